@@ -1,0 +1,27 @@
+// The API's routes, grouped by the noun they serve. Each function adds its routes to a Router;
+// src/daemon/ calls them once at start-up with the subsystems they need.
+#pragma once
+
+#include "api/auth.hpp"
+#include "api/router.hpp"
+#include "bus/event_log.hpp"
+#include "events/envelope.hpp"
+#include "store/event_store.hpp"
+
+namespace homeostat::api {
+
+// GET /healthz (alive) and GET /readyz (the store takes writes); no token needed.
+void add_health_routes(Router& router, store::EventStore& events);
+
+// POST /v1/events, GET /v1/events, GET /v1/events/{id}.
+void add_event_routes(Router& router, const events::EnvelopeParser& parser, bus::EventLog& log,
+                      store::EventStore& events);
+
+// POST /v1/tokens, GET /v1/tokens, DELETE /v1/tokens/{name}; admin only.
+void add_token_routes(Router& router, Authenticator& auth);
+
+// Encodes and decodes the opaque cursor of a listing ("<time_ms>.<seq>").
+std::string encode_cursor(const store::EventCursor& cursor);
+std::optional<store::EventCursor> decode_cursor(std::string_view text);
+
+}  // namespace homeostat::api

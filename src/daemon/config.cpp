@@ -1,0 +1,302 @@
+#include "daemon/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+namespace homeostat::daemon {
+namespace {
+
+core::Error bad(const std::string& where, const std::string& what) {
+  return {core::ErrorCode::kInvalidArgument, where + ": " + what};
+}
+
+// Splits "123abc" into 123 and "abc"; false when there is no leading number.
+bool split_number(const std::string& text, double& number, std::string& unit) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, number);
+  if (ec != std::errc() || number < 0) {
+    return false;
+  }
+  unit.assign(ptr, end);
+  return true;
+}
+
+// Applies one setting by its dotted name; shared by the file, where names are nested keys,
+// and the environment, where they are HOMEOSTAT_ plus the name in capitals with '_' for '.'.
+core::Status apply(Config& c, const std::string& key, const std::string& value,
+                   const std::string& where) {
+  auto as_int = [&](int64_t& out, int64_t min, int64_t max) -> core::Status {
+    int64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || ptr != value.data() + value.size() || v < min || v > max) {
+      return bad(where, "expected a whole number from " + std::to_string(min) + " to " +
+                            std::to_string(max) + ", got \"" + value + "\"");
+    }
+    out = v;
+    return {};
+  };
+  auto as_size = [&](auto& out) -> core::Status {
+    auto v = parse_size_bytes(value);
+    if (!v) {
+      return bad(where, v.error().message());
+    }
+    out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+    return {};
+  };
+  auto as_duration = [&](auto& out) -> core::Status {
+    auto v = parse_duration_ms(value);
+    if (!v) {
+      return bad(where, v.error().message());
+    }
+    out = *v;
+    return {};
+  };
+  auto as_bool = [&](bool& out) -> core::Status {
+    if (value == "true") {
+      out = true;
+    } else if (value == "false") {
+      out = false;
+    } else {
+      return bad(where, "expected true or false, got \"" + value + "\"");
+    }
+    return {};
+  };
+
+  if (key == "data") {
+    c.data_dir = value;
+  } else if (key == "listen") {
+    c.listen = value;
+  } else if (key == "log.format") {
+    if (!core::parse_log_format(value, &c.log_format)) {
+      return bad(where, "expected json or logfmt, got \"" + value + "\"");
+    }
+  } else if (key == "log.level") {
+    if (!core::parse_log_level(value, &c.log_level)) {
+      return bad(where, "expected debug, info, warn or error, got \"" + value + "\"");
+    }
+  } else if (key == "http.threads") {
+    int64_t v = 0;
+    auto s = as_int(v, 1, 64);
+    c.http_threads = static_cast<int>(v);
+    return s;
+  } else if (key == "http.max_header_bytes") {
+    return as_size(c.max_header_bytes);
+  } else if (key == "http.read_timeout") {
+    return as_duration(c.read_timeout_ms);
+  } else if (key == "http.idle_timeout") {
+    return as_duration(c.idle_timeout_ms);
+  } else if (key == "tls.cert") {
+    c.tls_cert = value;
+  } else if (key == "tls.key") {
+    c.tls_key = value;
+  } else if (key == "allow_insecure_listen") {
+    return as_bool(c.allow_insecure_listen);
+  } else if (key == "events.max_entry_bytes") {
+    return as_size(c.limits.max_entry_bytes);
+  } else if (key == "events.max_batch_bytes") {
+    return as_size(c.limits.max_batch_bytes);
+  } else if (key == "events.max_batch_entries") {
+    int64_t v = 0;
+    auto s = as_int(v, 1, 1'000'000);
+    c.limits.max_batch_entries = static_cast<size_t>(v);
+    return s;
+  } else if (key == "events.default_account") {
+    c.defaults.account = value;
+  } else if (key == "events.default_region") {
+    c.defaults.region = value;
+  } else if (key == "store.synchronous") {
+    if (value != "full" && value != "normal") {
+      return bad(where, "expected full or normal, got \"" + value + "\"");
+    }
+    c.synchronous_full = value == "full";
+  } else if (key == "retention.max_age") {
+    int64_t v = 0;
+    auto s = as_duration(v);
+    c.retention_max_age_ms = v;
+    return s;
+  } else if (key == "retention.max_bytes") {
+    int64_t v = 0;
+    auto s = as_size(v);
+    c.retention_max_bytes = v;
+    return s;
+  } else if (key == "retention.interval") {
+    return as_duration(c.retention_interval_ms);
+  } else {
+    return bad(where, "unknown setting \"" + key + "\"");
+  }
+  return {};
+}
+
+// Walks the YAML tree, applying each scalar under its dotted name.
+core::Status apply_yaml(Config& c, const YAML::Node& node, const std::string& prefix,
+                        const std::string& file) {
+  for (const auto& kv : node) {
+    const std::string key = prefix + kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (v.IsMap()) {
+      if (auto s = apply_yaml(c, v, key + ".", file); !s.ok()) {
+        return s;
+      }
+    } else if (v.IsScalar()) {
+      if (auto s = apply(c, key, v.Scalar(), file + ": " + key); !s.ok()) {
+        return s;
+      }
+    } else if (!v.IsNull()) {
+      return bad(file + ": " + key, "expected a value or a map");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::nullopt : std::optional<std::string>(v);
+  };
+}
+
+core::Result<int64_t> parse_duration_ms(const std::string& text) {
+  double n = 0;
+  std::string unit;
+  if (!split_number(text, n, unit)) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "\"" + text + "\" is not a duration such as 30d, 12h, 15m, 10s or 250ms");
+  }
+  static const std::map<std::string, double> kUnits = {
+      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  const auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "\"" + text + "\" has an unknown unit; use ms, s, m, h or d");
+  }
+  return static_cast<int64_t>(n * it->second);
+}
+
+core::Result<int64_t> parse_size_bytes(const std::string& text) {
+  double n = 0;
+  std::string unit;
+  if (!split_number(text, n, unit)) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "\"" + text + "\" is not a size such as 512, 256KiB, 10MiB or 1GiB");
+  }
+  static const std::map<std::string, double> kUnits = {
+      {"", 1},     {"B", 1},    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}};
+  const auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "\"" + text + "\" has an unknown unit; use B, KiB, MiB, GiB, KB, MB or GB");
+  }
+  return static_cast<int64_t>(n * it->second);
+}
+
+core::Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "listen address \"" + listen + "\" must be HOST:PORT");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const std::string p = listen.substr(colon + 1);
+  const auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || ptr != p.data() + p.size() || port > 65535 || host.empty()) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "listen address \"" + listen + "\" must be HOST:PORT with a port 0-65535");
+  }
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env) {
+  Config c;
+
+  // Where the configuration lives decides which file is read, so it comes first.
+  if (flags.config_dir) {
+    c.config_dir = *flags.config_dir;
+  } else if (auto v = env("HOMEOSTAT_CONFIG")) {
+    c.config_dir = *v;
+  }
+
+  // The file, when there is one.
+  const std::filesystem::path file = std::filesystem::path(c.config_dir) / "homeostat.yaml";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    try {
+      const YAML::Node root = YAML::LoadFile(file.string());
+      if (!root.IsMap() && !root.IsNull()) {
+        return bad(file.string(), "expected a map of settings");
+      }
+      if (auto s = apply_yaml(c, root, "", file.string()); !s.ok()) {
+        return s.error();
+      }
+    } catch (const YAML::Exception& e) {
+      return bad(file.string(), std::string("not valid YAML: ") + e.what());
+    }
+  }
+
+  // The environment.
+  static const char* const kEnvKeys[] = {"data",
+                                         "listen",
+                                         "log.format",
+                                         "log.level",
+                                         "http.threads",
+                                         "tls.cert",
+                                         "tls.key",
+                                         "allow_insecure_listen",
+                                         "store.synchronous",
+                                         "retention.max_age",
+                                         "retention.max_bytes"};
+  for (const char* key : kEnvKeys) {
+    std::string name = "HOMEOSTAT_";
+    for (const char* p = key; *p != '\0'; ++p) {
+      name.push_back(*p == '.' ? '_' : static_cast<char>(std::toupper(*p)));
+    }
+    if (auto v = env(name.c_str())) {
+      if (auto s = apply(c, key, *v, name); !s.ok()) {
+        return s.error();
+      }
+    }
+  }
+
+  // The flags.
+  struct FlagSetting {
+    const std::optional<std::string>* value;
+    const char* key;
+    const char* flag;
+  };
+  const FlagSetting kFlags[] = {{&flags.data_dir, "data", "--data"},
+                                {&flags.listen, "listen", "--listen"},
+                                {&flags.log_format, "log.format", "--log-format"},
+                                {&flags.log_level, "log.level", "--log-level"},
+                                {&flags.tls_cert, "tls.cert", "--tls-cert"},
+                                {&flags.tls_key, "tls.key", "--tls-key"}};
+  for (const FlagSetting& f : kFlags) {
+    if (*f.value) {
+      if (auto s = apply(c, f.key, **f.value, f.flag); !s.ok()) {
+        return s.error();
+      }
+    }
+  }
+  if (flags.allow_insecure_listen) {
+    c.allow_insecure_listen = true;
+  }
+
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return bad("tls", "set both tls.cert and tls.key, or neither");
+  }
+  if (auto l = split_listen(c.listen); !l) {
+    return l.error();
+  }
+  return c;
+}
+
+}  // namespace homeostat::daemon

@@ -1,0 +1,262 @@
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "api/auth.hpp"
+#include "api/router.hpp"
+#include "api/routes.hpp"
+#include "api/server.hpp"
+#include "bus/event_log.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "events/envelope.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace homeostat::daemon {
+namespace {
+
+const core::Logger kLog("daemon");
+namespace fs = std::filesystem;
+
+// Holds an exclusive lock on <data>/homeostat.lock for the daemon's life, so that two daemons
+// never write one store.
+class DataDirLock {
+ public:
+  static core::Result<std::unique_ptr<DataDirLock>> acquire(const std::string& dir) {
+    const std::string path = (fs::path(dir) / "homeostat.lock").string();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return core::Error(core::ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return core::Error(core::ErrorCode::kUnavailable,
+                         "another homeostat is already using the data directory " + dir);
+    }
+    return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  }
+  ~DataDirLock() { ::close(fd_); }
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Writes `text` to `path` readable by the owner only, replacing it atomically.
+core::Status write_private_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return core::Error(core::ErrorCode::kIo, "cannot write " + tmp + ": " + std::strerror(errno));
+  }
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return core::Error(core::ErrorCode::kIo, "cannot write " + path + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+// Makes sure an admin can reach the API: from HOMEOSTAT_ADMIN_TOKEN when set, otherwise a token
+// made on first start and left in the data directory for the local CLI.
+core::Status bootstrap_admin(api::Authenticator& auth, const std::string& data_dir,
+                             const EnvLookup& env) {
+  if (auto given = env("HOMEOSTAT_ADMIN_TOKEN"); given && !given->empty()) {
+    if (given->size() < 16) {
+      return core::Error(core::ErrorCode::kInvalidArgument,
+                         "HOMEOSTAT_ADMIN_TOKEN must be at least 16 characters");
+    }
+    kLog.info("admin token taken from the environment", {{"variable", "HOMEOSTAT_ADMIN_TOKEN"}});
+    return auth.ensure("admin", api::Role::kAdmin, *given);
+  }
+  const std::string file = admin_token_file(data_dir);
+  if (auth.has("admin")) {
+    kLog.info("admin token", {{"file", file}});
+    return {};
+  }
+  auto made = auth.create("admin", api::Role::kAdmin);
+  if (!made) {
+    return made.error();
+  }
+  if (auto s = write_private_file(file, made->token + "\n"); !s.ok()) {
+    return s;
+  }
+  kLog.info("created the admin token", {{"file", file}});
+  return {};
+}
+
+}  // namespace
+
+std::string address_file(const std::string& data_dir) {
+  return (fs::path(data_dir) / "homeostat.addr").string();
+}
+
+std::string admin_token_file(const std::string& data_dir) {
+  return (fs::path(data_dir) / "admin.token").string();
+}
+
+struct Daemon::Parts {
+  Config config;
+  std::unique_ptr<DataDirLock> lock;
+  std::unique_ptr<store::sqlite::SqliteStore> store;
+  std::unique_ptr<api::Authenticator> auth;
+  std::unique_ptr<core::IdGenerator> ids;
+  std::unique_ptr<events::EnvelopeParser> parser;
+  std::unique_ptr<bus::EventLog> log;
+  std::unique_ptr<api::Router> router;
+  std::unique_ptr<api::Server> server;
+  std::string url;
+  bool stopped = false;
+};
+
+core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const EnvLookup& env) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  const core::Clock& clock = core::system_clock();
+
+  // The data directory, private to the daemon's user, and locked.
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) {
+    return core::Error(core::ErrorCode::kIo,
+                       "cannot create the data directory " + config.data_dir + ": " + ec.message());
+  }
+  ::chmod(config.data_dir.c_str(), 0700);
+  auto lock = DataDirLock::acquire(config.data_dir);
+  if (!lock) {
+    return lock.error();
+  }
+  p->lock = std::move(*lock);
+
+  // The store.
+  store::sqlite::SqliteOptions so;
+  so.path = (fs::path(config.data_dir) / "homeostat.db").string();
+  so.synchronous = config.synchronous_full ? store::sqlite::Synchronous::kFull
+                                           : store::sqlite::Synchronous::kNormal;
+  auto opened = store::sqlite::SqliteStore::open(so, clock.now_ms());
+  if (!opened) {
+    return opened.error().with_context("store " + so.path);
+  }
+  p->store = std::move(*opened);
+
+  // Tokens.
+  p->auth = std::make_unique<api::Authenticator>(*p->store, clock);
+  if (auto s = p->auth->load(); !s.ok()) {
+    return s.error();
+  }
+  if (auto s = bootstrap_admin(*p->auth, config.data_dir, env); !s.ok()) {
+    return s.error();
+  }
+
+  // The event log and the envelope parser in front of it.
+  p->ids = std::make_unique<core::IdGenerator>(clock);
+  p->parser =
+      std::make_unique<events::EnvelopeParser>(config.limits, config.defaults, *p->ids, clock);
+  bus::EventLogOptions lo;
+  lo.retention = {config.retention_max_age_ms, config.retention_max_bytes};
+  lo.retention_interval_ms = config.retention_interval_ms;
+  p->log = std::make_unique<bus::EventLog>(*p->store, clock, lo);
+  p->log->start();
+
+  // Routes and the server.
+  p->router = std::make_unique<api::Router>(*p->auth);
+  api::add_health_routes(*p->router, *p->store);
+  api::add_event_routes(*p->router, *p->parser, *p->log, *p->store);
+  api::add_token_routes(*p->router, *p->auth);
+
+  auto listen = split_listen(config.listen);
+  if (!listen) {
+    return listen.error();
+  }
+  api::ServerOptions server;
+  server.host = listen->first;
+  server.port = listen->second;
+  server.threads = config.http_threads;
+  server.max_header_bytes = config.max_header_bytes;
+  // Room for the largest batch plus a little framing, so the envelope's own limit, with its
+  // clearer message, is the one a client meets first.
+  server.max_body_bytes = config.limits.max_batch_bytes + 64 * 1024;
+  server.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  server.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server.allow_insecure = config.allow_insecure_listen;
+  if (!config.tls_cert.empty()) {
+    server.tls = api::TlsOptions{config.tls_cert, config.tls_key};
+  }
+  p->server = std::make_unique<api::Server>(server, *p->router);
+  if (auto s = p->server->start(); !s.ok()) {
+    p->log->stop();
+    return s.error();
+  }
+  p->url = p->server->url();
+  if (auto s = write_private_file(address_file(config.data_dir), p->url + "\n"); !s.ok()) {
+    kLog.warn("cannot write the address file", {{"error", s.error().message()}});
+  }
+  kLog.info("serving", {{"url", p->url},
+                        {"data", config.data_dir},
+                        {"config", config.config_dir},
+                        {"pid", static_cast<int64_t>(::getpid())}});
+  return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
+}
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Daemon::~Daemon() {
+  stop();
+}
+
+const std::string& Daemon::url() const {
+  return parts_->url;
+}
+
+void Daemon::stop() {
+  if (parts_->stopped) {
+    return;
+  }
+  parts_->stopped = true;
+  kLog.info("stopping");
+
+  // Requests in flight finish first: their commits complete and their answers are written.
+  parts_->server->stop();
+  parts_->server->wait();
+  // Then whatever is still queued is committed.
+  parts_->log->stop();
+  std::error_code ec;
+  fs::remove(address_file(parts_->config.data_dir), ec);
+  const auto stats = parts_->log->stats();
+  kLog.info("stopped", {{"commits", stats.commits}, {"events", stats.records}});
+}
+
+int serve_until_signalled(const Config& config, const EnvLookup& env) {
+  // Block the signals before any thread starts, so that every thread inherits the mask and only
+  // the sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = Daemon::start(config, env);
+  if (!daemon) {
+    kLog.error("cannot start", {{"error", daemon.error().message()}});
+    return 1;
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  kLog.info("signal received", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*daemon)->stop();
+  return 0;
+}
+
+}  // namespace homeostat::daemon

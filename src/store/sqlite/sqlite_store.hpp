@@ -1,0 +1,71 @@
+// The embedded store: one SQLite database file in WAL mode.
+//
+// Design: one write connection, guarded by write_mu_, serves every write; the bus's group
+// commit means it is used by one thread at a time in practice. A small pool of read-only
+// connections serves reads, which in WAL mode run alongside a writer without waiting for it.
+// With synchronous=FULL (the default) a committed transaction survives power loss; with NORMAL
+// it survives a process crash but may lose the last commits on power loss.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/event_store.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/token_store.hpp"
+
+namespace homeostat::store::sqlite {
+
+enum class Synchronous { kFull, kNormal };
+
+struct SqliteOptions {
+  std::string path;  // the database file; its directory must exist
+  Synchronous synchronous = Synchronous::kFull;
+  int read_connections = 4;
+  int64_t cache_mib = 64;
+};
+
+class SqliteStore final : public EventStore, public TokenStore {
+ public:
+  // Opens or creates the database and migrates it to the current schema.
+  static core::Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
+                                                         int64_t now_ms);
+
+  core::Status append_events(std::span<const std::span<const EventRecord>> batches,
+                             int64_t received_ms) override;
+  core::Result<std::optional<StoredEvent>> get_event(const std::string& id) override;
+  core::Result<EventPage> list_events(const EventQuery& query) override;
+  core::Result<EventStats> event_stats() override;
+  core::Result<RetentionResult> apply_retention(const RetentionPolicy& policy,
+                                                int64_t now_ms) override;
+  core::Status check_writable() override;
+
+  core::Status put_token(const TokenRecord& token) override;
+  core::Status upsert_token(const TokenRecord& token) override;
+  core::Result<std::vector<TokenRecord>> list_tokens() override;
+  core::Status delete_token(const std::string& name) override;
+
+ private:
+  class ReadLease;
+
+  explicit SqliteStore(Connection writer) : writer_(std::move(writer)) {}
+
+  ReadLease lease_reader();
+  void return_reader(Connection c);
+  core::Status write_transaction(const std::function<core::Status()>& body);
+
+  std::mutex write_mu_;
+  Connection writer_;       // GUARDED_BY(write_mu_)
+  Statement insert_event_;  // GUARDED_BY(write_mu_)
+  Statement add_stats_;     // GUARDED_BY(write_mu_)
+
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::vector<Connection> readers_;  // GUARDED_BY(read_mu_); idle read connections
+};
+
+}  // namespace homeostat::store::sqlite
