@@ -45,7 +45,8 @@ void add_tokens_command(CLI::App& app, int* exit_code) {
       auto r = c.send("GET", "/v1/tokens");
       const int code = exit_code_for(r);
       if (code == kExitOk) {
-        for (const auto& t : boost::json::parse(r->body).at("tokens").as_array()) {
+        const boost::json::value listing = boost::json::parse(r->body);
+        for (const auto& t : listing.at("tokens").as_array()) {
           std::cout << std::string_view(t.at("name").as_string()) << "\t"
                     << std::string_view(t.at("role").as_string()) << "\t"
                     << std::string_view(t.at("created").as_string()) << "\n";
