@@ -46,6 +46,7 @@ struct Connection {
 template <typename Token>
 auto async_handle(Handler& handler, Request request, std::string request_id, Token&& token) {
   return net::async_initiate<Token, void(Response)>(
+      // NOLINTNEXTLINE(performance-unnecessary-value-param): both are moved into the handler.
       [&handler](auto completion, Request req, std::string id) {
         using Completion = decltype(completion);
         struct State {

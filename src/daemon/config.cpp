@@ -273,13 +273,13 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
     const char* key;
     const char* flag;
   };
-  const FlagSetting kFlags[] = {{&flags.data_dir, "data", "--data"},
+  const FlagSetting flag_settings[] = {{&flags.data_dir, "data", "--data"},
                                 {&flags.listen, "listen", "--listen"},
                                 {&flags.log_format, "log.format", "--log-format"},
                                 {&flags.log_level, "log.level", "--log-level"},
                                 {&flags.tls_cert, "tls.cert", "--tls-cert"},
                                 {&flags.tls_key, "tls.key", "--tls-key"}};
-  for (const FlagSetting& f : kFlags) {
+  for (const FlagSetting& f : flag_settings) {
     if (*f.value) {
       if (auto s = apply(c, f.key, **f.value, f.flag); !s.ok()) {
         return s.error();
