@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <simdjson.h>
+
 #include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
@@ -155,10 +157,19 @@ int list(const ListArgs& a) {
       if (const int code = exit_code_for(r); code != kExitOk) {
         return code;
       }
-      const json::value v = json::parse(r->body);
-      for (const auto& e : v.at("events").as_array()) {
-        std::cout << json::serialize(e) << "\n";
+      // Each event is printed as the daemon stored it; re-serialising would change numbers.
+      simdjson::ondemand::parser parser;
+      const simdjson::padded_string body(r->body);
+      simdjson::ondemand::document doc = parser.iterate(body);
+      for (auto e : doc["events"].get_array()) {
+        simdjson::ondemand::object event;
+        std::string_view text;
+        if (e.get_object().get(event) == simdjson::SUCCESS &&
+            event.raw_json().get(text) == simdjson::SUCCESS) {
+          std::cout << text << "\n";
+        }
       }
+      const json::value v = json::parse(r->body);
       const auto& next = v.at("next_cursor");
       if (next.is_null()) {
         return static_cast<int>(kExitOk);

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <optional>
 
 #include "core/json.hpp"
@@ -91,6 +92,59 @@ bool required_string(const std::optional<element>& e, std::string_view field, st
     return false;
   }
   return true;
+}
+
+// Writes a parsed value as minified JSON. Numbers take their shortest form that reads back as
+// the same value (8.0 -> 8, 1e2 -> 100), as JSON.stringify writes them. Recursion is bounded by
+// the parser's depth limit.
+void append_json(std::string& out, element e) {
+  switch (e.type()) {
+    case element_type::OBJECT: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto field : simdjson::dom::object(e)) {
+        out += first ? "" : ",";
+        first = false;
+        core::append_json_string(out, field.key);
+        out.push_back(':');
+        append_json(out, field.value);
+      }
+      out.push_back('}');
+      return;
+    }
+    case element_type::ARRAY: {
+      out.push_back('[');
+      bool first = true;
+      for (const element item : simdjson::dom::array(e)) {
+        out += first ? "" : ",";
+        first = false;
+        append_json(out, item);
+      }
+      out.push_back(']');
+      return;
+    }
+    case element_type::STRING:
+      core::append_json_string(out, std::string_view(e));
+      return;
+    case element_type::INT64:
+      out += std::to_string(int64_t(e));
+      return;
+    case element_type::UINT64:
+      out += std::to_string(uint64_t(e));
+      return;
+    case element_type::DOUBLE: {
+      char buf[32];
+      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, double(e));
+      out.append(buf, ec == std::errc() ? end : buf);
+      return;
+    }
+    case element_type::BOOL:
+      out += bool(e) ? "true" : "false";
+      return;
+    case element_type::NULL_VALUE:
+      out += "null";
+      return;
+  }
 }
 
 bool is_blank(std::string_view s) {
@@ -216,7 +270,10 @@ Entry validate(element root, const Limits& limits, const Defaults& defaults, cor
     }
     event.time_ms = *parsed;
   } else {
-    event.time_ms = clock.now_ms();
+    // The text says whole seconds, as EventBridge writes them; time_ms is cut to the same second
+    // so that a lookup by time never returns an event whose text reads earlier than the bound.
+    const int64_t now = clock.now_ms();
+    event.time_ms = now - ((now % 1000) + 1000) % 1000;
     filled_time = core::format_rfc3339(event.time_ms);
     time = filled_time;
   }
@@ -259,7 +316,7 @@ Entry validate(element root, const Limits& limits, const Defaults& defaults, cor
     }
   }
   out += "],\"detail\":";
-  out += simdjson::minify(*f.detail);
+  append_json(out, *f.detail);
   out.push_back('}');
 
   if (out.size() > limits.max_entry_bytes) {
