@@ -8,6 +8,7 @@ namespace {
 
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
+constexpr size_t kMaxPageBytes = 4 * 1024 * 1024;
 
 // The body format a Content-Type asks for; nullopt for one we do not take.
 std::optional<events::BodyFormat> body_format(const Request& req) {
@@ -173,12 +174,20 @@ void list_events(store::EventStore& store, RouteRequest& req, const Respond& res
   Response r;
   std::string& out = r.body;
   out += "{\"events\":[";
+  // A page also ends early once it passes kMaxPageBytes, so that a thousand large events do
+  // not make one huge answer; the cursor then continues after the last event sent.
+  std::optional<store::EventCursor> next = page->next;
   for (size_t i = 0; i < page->events.size(); ++i) {
+    const store::StoredEvent& e = page->events[i];
     out += i == 0 ? "" : ",";
-    out += page->events[i].record.json;
+    out += e.record.json;
+    if (out.size() > kMaxPageBytes && i + 1 < page->events.size()) {
+      next = store::EventCursor{e.record.time_ms, e.seq};
+      break;
+    }
   }
   out += "],\"next_cursor\":";
-  out += page->next ? core::json_quote(encode_cursor(*page->next)) : "null";
+  out += next ? core::json_quote(encode_cursor(*next)) : "null";
   out += "}";
   respond(std::move(r));
 }

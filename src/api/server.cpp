@@ -253,6 +253,14 @@ awaitable<void> Server::Impl::serve(Stream stream, std::shared_ptr<Connection> c
     std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, kTuple);
     if (!ec) {
       beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+      // A client that asks before sending its body (curl does above 1 KiB) is told to go on,
+      // rather than left waiting for its own timeout.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, 11};
+        std::tie(ec, n) = co_await http::async_write(stream, go_on, kTuple);
+      }
+    }
+    if (!ec) {
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kTuple);
     }
 

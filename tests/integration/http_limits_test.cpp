@@ -88,6 +88,14 @@ TEST_F(HttpLimits, ClosesAConnectionThatSendsTooSlowly) {
   EXPECT_LT(waited, std::chrono::milliseconds(4500));
 }
 
+TEST_F(HttpLimits, TellsAClientThatExpectsContinueToSendItsBody) {
+  const std::string answer = raw_exchange(port_,
+                                          "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth_ +
+                                              "Expect: 100-continue\r\nContent-Length: 45\r\n\r\n",
+                                          3000, true);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << answer;
+}
+
 TEST_F(HttpLimits, AnswersUnknownPathsAndWrongMethods) {
   const std::string missing = raw_exchange(port_, "GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(status_of(missing), 404);
