@@ -106,7 +106,7 @@ void Router::handle(Request request, std::string request_id, Respond respond) {
                             {"path", path},
                             {"status", response.status},
                             {"duration_us", micros},
-                            {"token", *principal_name}});
+                            {"token_name", *principal_name}});
     }
     respond(std::move(response));
   };

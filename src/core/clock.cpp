@@ -71,8 +71,8 @@ int64_t SystemClock::now_ms() const {
 }
 
 const Clock& system_clock() {
-  static const SystemClock clock;
-  return clock;
+  static const SystemClock kClock;
+  return kClock;
 }
 
 Result<int64_t> parse_rfc3339(std::string_view s) {

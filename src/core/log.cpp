@@ -18,7 +18,7 @@ std::atomic<LogLevel> g_level{LogLevel::kInfo};
 
 // The sink is made on first use so that logging works before configure_logging, in tests too.
 spdlog::logger& sink() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
+  static const std::shared_ptr<spdlog::logger> kLogger = [] {
     auto l = std::make_shared<spdlog::logger>("homeostat",
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
     l->set_pattern("%v");
@@ -26,7 +26,7 @@ spdlog::logger& sink() {
     l->flush_on(spdlog::level::trace);
     return l;
   }();
-  return *logger;
+  return *kLogger;
 }
 
 const char* level_name(LogLevel level) {

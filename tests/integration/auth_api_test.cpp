@@ -117,7 +117,7 @@ TEST_F(AuthApi, NeverWritesATokenToTheLog) {
   status(viewer, "GET", "/v1/events");
   status("hst_wrong", "GET", "/v1/events");
   const std::string log = daemon_->log();
-  EXPECT_NE(log.find("token=quiet"), std::string::npos) << log;
+  EXPECT_NE(log.find("token_name=quiet"), std::string::npos) << log;
   EXPECT_EQ(log.find(viewer), std::string::npos);
   EXPECT_EQ(log.find(daemon_->admin_token()), std::string::npos);
   EXPECT_EQ(log.find("hst_wrong"), std::string::npos);
