@@ -1,5 +1,8 @@
 #include "api/auth.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/secret.hpp"
 
 namespace homeostat::api {
@@ -60,12 +63,20 @@ core::Result<Principal> Authenticator::authenticate(std::string_view authorizati
   if (authorization.empty()) {
     return unauthenticated("missing Authorization header; send \"Authorization: Bearer <token>\"");
   }
-  constexpr std::string_view kScheme = "Bearer ";
-  if (authorization.size() <= kScheme.size() ||
-      authorization.substr(0, kScheme.size()) != kScheme) {
+  // The scheme's name is case-insensitive (RFC 9110); the token is not.
+  constexpr std::string_view kScheme = "bearer ";
+  const bool bearer =
+      authorization.size() > kScheme.size() &&
+      std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  if (!bearer) {
     return unauthenticated("the Authorization header must use the Bearer scheme");
   }
-  const std::string hash = core::sha256_hex(authorization.substr(kScheme.size()));
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') {
+    token.remove_prefix(1);
+  }
+  const std::string hash = core::sha256_hex(token);
 
   // Compare against every token without stopping at a match.
   std::lock_guard lock(mu_);

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "api/routes.hpp"
@@ -16,11 +18,14 @@ std::optional<events::BodyFormat> body_format(const Request& req) {
   if (it == req.end()) {
     return events::BodyFormat::kAuto;
   }
-  std::string_view type(it->value().data(), it->value().size());
+  // Media types are case-insensitive; parameters such as charset do not matter here.
+  std::string type(it->value().data(), it->value().size());
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') {
-    type.remove_suffix(1);
+    type.pop_back();
   }
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (type == "application/json") {
     return events::BodyFormat::kAuto;
   }

@@ -75,8 +75,13 @@ http::response<http::string_body> to_beast(Response r, bool keep_alive, const st
   for (auto& [name, value] : r.headers) {
     res.set(name, value);
   }
-  res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
+  // A 204 carries neither a body nor a Content-Length (RFC 9110).
+  if (r.status == 204) {
+    res.erase(http::field::content_type);
+    return res;
+  }
+  res.body() = std::move(r.body);
   res.prepare_payload();
   return res;
 }
@@ -98,6 +103,23 @@ std::string request_id_for(const Request& req) {
 }
 
 }  // namespace
+
+core::Status check_listen_address(const ServerOptions& options) {
+  boost::system::error_code ec;
+  const std::string host = options.host == "localhost" ? "127.0.0.1" : options.host;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "listen address \"" + options.host + "\" is not an IP address");
+  }
+  if (!address.is_loopback() && !options.tls && !options.allow_insecure) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "refusing to serve plain HTTP on non-loopback address " + options.host +
+                           ": configure TLS (tls.cert and tls.key, or --tls-cert and --tls-key) "
+                           "or allow it explicitly (--allow-insecure-listen)");
+  }
+  return {};
+}
 
 class Server::Impl {
  public:
@@ -139,19 +161,12 @@ class Server::Impl {
 
 core::Status Server::Impl::start() {
   // The address, and the rule that plain HTTP stays on loopback unless the operator says so.
+  if (auto s = check_listen_address(options_); !s.ok()) {
+    return s;
+  }
   boost::system::error_code ec;
-  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "listen address \"" + options_.host + "\" is not an IP address");
-  }
-  if (!address.is_loopback() && !options_.tls && !options_.allow_insecure) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "refusing to serve plain HTTP on non-loopback address " + options_.host +
-                           ": configure TLS (tls_cert, tls_key) or allow it explicitly "
-                           "(--allow-insecure-listen)");
-  }
+  const auto address =
+      net::ip::make_address(options_.host == "localhost" ? "127.0.0.1" : options_.host, ec);
 
   // TLS, when configured.
   if (options_.tls) {
@@ -224,6 +239,8 @@ awaitable<void> Server::Impl::accept_loop() {
 template <typename Stream>
 awaitable<bool> Server::Impl::write_error(Stream& stream, unsigned status, std::string_view code,
                                           std::string_view message, const std::string& id) {
+  kLog.info("request refused before routing",
+            {{"request_id", id}, {"status", status}, {"error", code}});
   auto res = to_beast(error_response(status, code, message), false, id);
   beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
   auto [ec, n] = co_await http::async_write(stream, res, kTuple);

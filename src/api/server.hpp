@@ -30,11 +30,18 @@ struct ServerOptions {
   int threads = 2;
   uint64_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 10 * 1024 * 1024 + 64 * 1024;
-  std::chrono::milliseconds read_timeout{30'000};  // from a request's first byte to its last
-  std::chrono::milliseconds idle_timeout{60'000};  // between requests on a kept-alive connection
+  // Waiting for a request's header, on a new or a kept-alive connection.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Reading a request's body once its header is in, and writing the response.
+  std::chrono::milliseconds read_timeout{30'000};
   std::optional<TlsOptions> tls;
   bool allow_insecure = false;  // permit plain HTTP on a non-loopback address
 };
+
+// Checks the address rules without binding: an IP address (or "localhost"), and plain HTTP only
+// on loopback unless allow_insecure. Lets the daemon refuse a bad address before it opens
+// anything.
+core::Status check_listen_address(const ServerOptions& options);
 
 class Server {
  public:

@@ -136,12 +136,17 @@ void EventLog::maybe_apply_retention() {
   if (now < next_retention_ms_) {
     return;
   }
-  next_retention_ms_ = now + options_.retention_interval_ms;
-  auto result = store_.apply_retention(options_.retention, now);
+  // One chunk per turn of the writer loop, so that a long retention pass (a lowered size limit
+  // over a large log) delays queued appends by one chunk at a time, never by the whole pass.
+  store::RetentionPolicy policy = options_.retention;
+  policy.max_chunks = 1;
+  auto result = store_.apply_retention(policy, now);
   if (!result) {
+    next_retention_ms_ = now + options_.retention_interval_ms;
     kLog.error("retention failed", {{"error", result.error().message()}});
     return;
   }
+  next_retention_ms_ = result->more ? now : now + options_.retention_interval_ms;
   if (result->removed > 0) {
     kLog.info("retention removed events",
               {{"removed", result->removed}, {"removed_bytes", result->removed_bytes}});

@@ -52,7 +52,7 @@ core::Result<Endpoint> find_endpoint(const ClientOptions& o) {
     e.url = first_line_of(daemon::address_file(config->data_dir));
   }
   if (e.url.empty()) {
-    e.url = "http://" + config->listen;
+    e.url = (config->tls_cert.empty() ? "http://" : "https://") + config->listen;
   }
   while (!e.url.empty() && e.url.back() == '/') {
     e.url.pop_back();

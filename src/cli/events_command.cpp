@@ -32,9 +32,10 @@ struct ListArgs {
 };
 
 // Sends one body and prints a line per entry: the id on stdout, or the error on stderr.
-// Returns false when the request failed as a whole.
-bool send_batch(Client& c, const std::string& body, const std::string& type, size_t& accepted,
-                size_t& failed, int& code) {
+// `lines` gives the input line of each entry (empty when the body is one JSON value), so that
+// an error points into the user's file. Returns false when the request failed as a whole.
+bool send_batch(Client& c, const std::string& body, const std::string& type,
+                const std::vector<size_t>& lines, size_t& accepted, size_t& failed, int& code) {
   auto r = c.send("POST", "/v1/events", body, type);
   if (!r || (r->status != 200 && r->status != 400) ||
       (r->status == 400 && r->body.find("\"results\"") == std::string::npos)) {
@@ -42,16 +43,26 @@ bool send_batch(Client& c, const std::string& body, const std::string& type, siz
     return false;
   }
   const json::value v = json::parse(r->body);
-  for (const auto& result : v.at("results").as_array()) {
-    const auto& o = result.as_object();
+  const auto& results = v.at("results").as_array();
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& o = results[i].as_object();
     if (o.contains("id")) {
       std::cout << std::string_view(o.at("id").as_string()) << "\n";
       ++accepted;
-    } else {
-      std::cerr << "homeostat: " << std::string_view(o.at("error").as_string()) << ": "
-                << std::string_view(o.at("message").as_string()) << "\n";
-      ++failed;
+      continue;
     }
+    // The daemon says "entry N: ..."; for NDJSON the line in the input says more.
+    std::string_view message(o.at("message").as_string());
+    std::string where;
+    if (i < lines.size()) {
+      if (message.rfind("entry ", 0) == 0 && message.find(": ") != std::string_view::npos) {
+        message.remove_prefix(message.find(": ") + 2);
+      }
+      where = "line " + std::to_string(lines[i]) + ": ";
+    }
+    std::cerr << "homeostat: " << where << std::string_view(o.at("error").as_string()) << ": "
+              << message << "\n";
+    ++failed;
   }
   return true;
 }
@@ -78,7 +89,11 @@ std::string event_from_args(const PutArgs& a, std::string& error) {
 int put(const PutArgs& a) {
   // The input: one event from the flags, or a file (or stdin) of JSON or NDJSON.
   std::string input;
-  if (!a.source.empty() || !a.detail_type.empty()) {
+  if (a.source.empty() != a.detail_type.empty()) {
+    std::cerr << "homeostat: give both --source and --detail-type\n";
+    return kExitUsage;
+  }
+  if (!a.source.empty()) {
     std::string error;
     input = event_from_args(a, error);
     if (!error.empty()) {
@@ -115,24 +130,27 @@ int put(const PutArgs& a) {
     boost::system::error_code ec;
     json::parse(input, ec);
     if (!ec) {
-      if (!send_batch(c, input, "application/json", accepted, failed, code)) {
+      if (!send_batch(c, input, "application/json", {}, accepted, failed, code)) {
         return code;
       }
     } else {
-      std::istringstream lines(input);
+      std::istringstream in(input);
       std::string line, chunk;
-      size_t count = 0;
+      std::vector<size_t> chunk_lines;
+      size_t line_number = 0;
       auto flush = [&] {
-        const bool ok =
-            count == 0 || send_batch(c, chunk, "application/x-ndjson", accepted, failed, code);
+        const bool ok = chunk_lines.empty() || send_batch(c, chunk, "application/x-ndjson",
+                                                          chunk_lines, accepted, failed, code);
         chunk.clear();
-        count = 0;
+        chunk_lines.clear();
         return ok;
       };
-      while (std::getline(lines, line)) {
+      while (std::getline(in, line)) {
+        ++line_number;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         chunk += line + "\n";
-        if (++count == kLinesPerRequest || chunk.size() > kBytesPerRequest) {
+        chunk_lines.push_back(line_number);
+        if (chunk_lines.size() == kLinesPerRequest || chunk.size() > kBytesPerRequest) {
           if (!flush()) return code;
         }
       }

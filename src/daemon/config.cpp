@@ -2,9 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 namespace homeostat::daemon {
 namespace {
@@ -18,7 +21,10 @@ bool split_number(const std::string& text, double& number, std::string& unit) {
   const char* begin = text.data();
   const char* end = begin + text.size();
   const auto [ptr, ec] = std::from_chars(begin, end, number);
-  if (ec != std::errc() || number < 0) {
+  // No "inf", "nan" or values past what the settings can hold (2^53: about 285,000 years of
+  // milliseconds, or 8 PiB).
+  if (ec != std::errc() || !std::isfinite(number) || number < 0 || number > 9.0e15 ||
+      !std::isdigit(static_cast<unsigned char>(text.empty() ? 'x' : text[0]))) {
     return false;
   }
   unit.assign(ptr, end);
@@ -39,22 +45,34 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
     out = v;
     return {};
   };
-  auto as_size = [&](auto& out) -> core::Status {
+  // Sizes and durations are bounded below (and sizes above) so that no setting can make the
+  // daemon useless: a zero timeout would close every connection.
+  auto as_size = [&](auto& out, int64_t min, int64_t max) -> core::Status {
     auto v = parse_size_bytes(value);
     if (!v) {
       return bad(where, v.error().message());
     }
+    if (*v < min || *v > max) {
+      return bad(where, "must be from " + std::to_string(min) + " to " + std::to_string(max) +
+                            " bytes, got \"" + value + "\"");
+    }
     out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
     return {};
   };
-  auto as_duration = [&](auto& out) -> core::Status {
+  auto as_duration = [&](auto& out, int64_t min_ms) -> core::Status {
     auto v = parse_duration_ms(value);
     if (!v) {
       return bad(where, v.error().message());
     }
+    if (*v < min_ms) {
+      return bad(where,
+                 "must be at least " + std::to_string(min_ms) + " ms, got \"" + value + "\"");
+    }
     out = *v;
     return {};
   };
+  constexpr int64_t kMiB = 1024 * 1024;
+  constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
   auto as_bool = [&](bool& out) -> core::Status {
     if (value == "true") {
       out = true;
@@ -84,11 +102,11 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
     c.http_threads = static_cast<int>(v);
     return s;
   } else if (key == "http.max_header_bytes") {
-    return as_size(c.max_header_bytes);
+    return as_size(c.max_header_bytes, 1024, kMiB);
   } else if (key == "http.read_timeout") {
-    return as_duration(c.read_timeout_ms);
+    return as_duration(c.read_timeout_ms, 10);
   } else if (key == "http.idle_timeout") {
-    return as_duration(c.idle_timeout_ms);
+    return as_duration(c.idle_timeout_ms, 10);
   } else if (key == "tls.cert") {
     c.tls_cert = value;
   } else if (key == "tls.key") {
@@ -96,9 +114,9 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
   } else if (key == "allow_insecure_listen") {
     return as_bool(c.allow_insecure_listen);
   } else if (key == "events.max_entry_bytes") {
-    return as_size(c.limits.max_entry_bytes);
+    return as_size(c.limits.max_entry_bytes, 256, 64 * kMiB);
   } else if (key == "events.max_batch_bytes") {
-    return as_size(c.limits.max_batch_bytes);
+    return as_size(c.limits.max_batch_bytes, 1024, 1024 * kMiB);
   } else if (key == "events.max_batch_entries") {
     int64_t v = 0;
     auto s = as_int(v, 1, 1'000'000);
@@ -115,16 +133,16 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
     c.synchronous_full = value == "full";
   } else if (key == "retention.max_age") {
     int64_t v = 0;
-    auto s = as_duration(v);
+    auto s = as_duration(v, 1000);
     c.retention_max_age_ms = v;
     return s;
   } else if (key == "retention.max_bytes") {
     int64_t v = 0;
-    auto s = as_size(v);
+    auto s = as_size(v, 0, kMaxInt);
     c.retention_max_bytes = v;
     return s;
   } else if (key == "retention.interval") {
-    return as_duration(c.retention_interval_ms);
+    return as_duration(c.retention_interval_ms, 10);
   } else {
     return bad(where, "unknown setting \"" + key + "\"");
   }
@@ -274,11 +292,11 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
     const char* flag;
   };
   const FlagSetting flag_settings[] = {{&flags.data_dir, "data", "--data"},
-                                {&flags.listen, "listen", "--listen"},
-                                {&flags.log_format, "log.format", "--log-format"},
-                                {&flags.log_level, "log.level", "--log-level"},
-                                {&flags.tls_cert, "tls.cert", "--tls-cert"},
-                                {&flags.tls_key, "tls.key", "--tls-key"}};
+                                       {&flags.listen, "listen", "--listen"},
+                                       {&flags.log_format, "log.format", "--log-format"},
+                                       {&flags.log_level, "log.level", "--log-level"},
+                                       {&flags.tls_cert, "tls.cert", "--tls-cert"},
+                                       {&flags.tls_key, "tls.key", "--tls-key"}};
   for (const FlagSetting& f : flag_settings) {
     if (*f.value) {
       if (auto s = apply(c, f.key, **f.value, f.flag); !s.ok()) {

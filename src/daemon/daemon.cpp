@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -82,7 +83,15 @@ core::Status bootstrap_admin(api::Authenticator& auth, const std::string& data_d
   }
   const std::string file = admin_token_file(data_dir);
   if (auth.has("admin")) {
-    kLog.info("admin token", {{"file", file}});
+    std::error_code ec;
+    if (fs::exists(file, ec)) {
+      kLog.info("admin token", {{"file", file}});
+    } else {
+      kLog.warn(
+          "the admin token exists but its file does not; set HOMEOSTAT_ADMIN_TOKEN to "
+          "replace it",
+          {{"file", file}});
+    }
     return {};
   }
   auto made = auth.create("admin", api::Role::kAdmin);
@@ -94,6 +103,32 @@ core::Status bootstrap_admin(api::Authenticator& auth, const std::string& data_d
   }
   kLog.info("created the admin token", {{"file", file}});
   return {};
+}
+
+// The HTTP server's options from the configuration.
+core::Result<api::ServerOptions> server_options(const Config& config) {
+  auto listen = split_listen(config.listen);
+  if (!listen) {
+    return listen.error();
+  }
+  api::ServerOptions server;
+  server.host = listen->first;
+  server.port = listen->second;
+  server.threads = config.http_threads;
+  server.max_header_bytes = config.max_header_bytes;
+  // Room for the largest batch plus a little framing, so the envelope's own limit, with its
+  // clearer message, is the one a client meets first.
+  server.max_body_bytes = config.limits.max_batch_bytes + 64 * 1024;
+  server.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  server.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server.allow_insecure = config.allow_insecure_listen;
+  if (!config.tls_cert.empty()) {
+    server.tls = api::TlsOptions{config.tls_cert, config.tls_key};
+  }
+  if (auto s = api::check_listen_address(server); !s.ok()) {
+    return s.error();
+  }
+  return server;
 }
 
 }  // namespace
@@ -124,6 +159,12 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   auto p = std::make_unique<Parts>();
   p->config = config;
   const core::Clock& clock = core::system_clock();
+
+  // A listen address that would be refused is refused before anything is opened or written.
+  auto server = server_options(config);
+  if (!server) {
+    return server.error();
+  }
 
   // The data directory, private to the daemon's user, and locked.
   std::error_code ec;
@@ -175,25 +216,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   api::add_event_routes(*p->router, *p->parser, *p->log, *p->store);
   api::add_token_routes(*p->router, *p->auth);
 
-  auto listen = split_listen(config.listen);
-  if (!listen) {
-    return listen.error();
-  }
-  api::ServerOptions server;
-  server.host = listen->first;
-  server.port = listen->second;
-  server.threads = config.http_threads;
-  server.max_header_bytes = config.max_header_bytes;
-  // Room for the largest batch plus a little framing, so the envelope's own limit, with its
-  // clearer message, is the one a client meets first.
-  server.max_body_bytes = config.limits.max_batch_bytes + 64 * 1024;
-  server.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
-  server.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
-  server.allow_insecure = config.allow_insecure_listen;
-  if (!config.tls_cert.empty()) {
-    server.tls = api::TlsOptions{config.tls_cert, config.tls_key};
-  }
-  p->server = std::make_unique<api::Server>(server, *p->router);
+  p->server = std::make_unique<api::Server>(*server, *p->router);
   if (auto s = p->server->start(); !s.ok()) {
     p->log->stop();
     return s.error();
@@ -254,7 +277,12 @@ int serve_until_signalled(const Config& config, const EnvLookup& env) {
   }
   int received = 0;
   sigwait(&signals, &received);
-  kLog.info("signal received", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  kLog.info("signal received, stopping; a second signal ends the process at once",
+            {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A second signal takes its default action, so a stop that hangs can still be interrupted.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   (*daemon)->stop();
   return 0;
 }

@@ -95,8 +95,8 @@ bool required_string(const std::optional<element>& e, std::string_view field, st
 }
 
 // Writes a parsed value as minified JSON. Numbers take their shortest form that reads back as
-// the same value (8.0 -> 8, 1e2 -> 100), as JSON.stringify writes them. Recursion is bounded by
-// the parser's depth limit.
+// the same value (8.0 -> 8, 1e2 -> 100, 1e-7 -> 1e-07). Recursion is bounded by the parser's
+// depth limit.
 void append_json(std::string& out, element e) {
   switch (e.type()) {
     case element_type::OBJECT: {

@@ -57,11 +57,13 @@ struct EventStats {
 struct RetentionPolicy {
   std::optional<int64_t> max_age_ms;  // events received longer ago are removed
   std::optional<int64_t> max_bytes;   // the oldest events go until the log fits
+  int max_chunks = 0;                 // chunks of up to 1000 events per call; 0 = no bound
 };
 
 struct RetentionResult {
   int64_t removed = 0;
   int64_t removed_bytes = 0;
+  bool more = false;  // stopped at max_chunks with more to remove
 };
 
 // Thread-safe. Writes are serialised inside the engine; reads may run alongside them.
@@ -83,7 +85,8 @@ class EventStore {
 
   virtual core::Result<EventStats> event_stats() = 0;
 
-  // Removes events by age and by size, oldest first, in bounded chunks.
+  // Removes events by age and by size, oldest first, one transaction per chunk of up to 1000
+  // events, and at most policy.max_chunks chunks (result.more says whether work is left).
   virtual core::Result<RetentionResult> apply_retention(const RetentionPolicy& policy,
                                                         int64_t now_ms) = 0;
 

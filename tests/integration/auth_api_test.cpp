@@ -67,6 +67,13 @@ TEST_F(AuthApi, RefusesASchemeOtherThanBearer) {
   EXPECT_NE(answer.find("Bearer scheme"), std::string::npos);
 }
 
+TEST_F(AuthApi, TakesTheBearerSchemeInAnyCase) {
+  const std::string answer = raw_exchange(
+      port_of(daemon_->url()), "GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: bEaReR " +
+                                   daemon_->admin_token() + "\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 200) << answer;
+}
+
 TEST_F(AuthApi, RefusesAnUnknownToken) {
   EXPECT_EQ(status("hst_not-a-real-token", "GET", "/v1/events"), 401);
   EXPECT_EQ(status("hst_not-a-real-token", "POST", "/v1/events", kEvent), 401);
@@ -90,7 +97,12 @@ TEST_F(AuthApi, LetsAnOperatorWriteEventsButNotManageTokens) {
 TEST_F(AuthApi, ARevokedTokenStopsWorkingAtOnce) {
   const std::string op = make_token("short-lived", "operator");
   EXPECT_EQ(status(op, "GET", "/v1/events"), 200);
-  EXPECT_EQ(status(daemon_->admin_token(), "DELETE", "/v1/tokens/short-lived"), 204);
+  const std::string revoked = raw_exchange(port_of(daemon_->url()),
+                                           "DELETE /v1/tokens/short-lived HTTP/1.1\r\nHost: x\r\n"
+                                           "Authorization: Bearer " +
+                                               daemon_->admin_token() + "\r\n\r\n");
+  EXPECT_EQ(status_of(revoked), 204);
+  EXPECT_EQ(revoked.find("Content-Length"), std::string::npos) << revoked;
   EXPECT_EQ(status(op, "GET", "/v1/events"), 401);
   EXPECT_EQ(status(daemon_->admin_token(), "DELETE", "/v1/tokens/short-lived"), 404);
 }

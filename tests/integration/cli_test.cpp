@@ -68,6 +68,19 @@ TEST_F(Cli, PutsNdjsonFromStdinAndReportsBadLinesWithExitOne) {
   EXPECT_EQ(put.out, "l1\nl2\n");
 }
 
+TEST_F(Cli, PointsAtTheInputLineOfABadNdjsonEntry) {
+  const std::string file = dir_.path() + "/events.ndjson";
+  std::ofstream(file) << "\n"
+                      << R"({"source":"s","detail-type":"t","detail":{}})"
+                         "\n"
+                      << R"({"source":"s","detail-type":"t","detail":"text"})"
+                         "\n";
+  const CliRun put = run("events put --data " + data() + " --file " + file + " 2>&1 >/dev/null");
+  EXPECT_EQ(put.code, 1);
+  EXPECT_NE(put.out.find("line 3: WrongType: \"detail\" must be an object"), std::string::npos)
+      << put.out;
+}
+
 TEST_F(Cli, ListsEventsAsNdjsonFollowingCursorsWithAll) {
   std::string body = "[";
   for (int i = 0; i < 30; ++i) {
@@ -96,6 +109,7 @@ TEST_F(Cli, ExitsFourForABadTokenAndThreeWhenTheDaemonIsGone) {
 TEST_F(Cli, ExitsTwoOnAUsageError) {
   EXPECT_EQ(run("events list --limit 0 2>/dev/null").code, 2);
   EXPECT_EQ(run("no-such-command 2>/dev/null").code, 2);
+  EXPECT_EQ(run("events put --data " + data() + " --source s 2>/dev/null").code, 2);
   EXPECT_EQ(
       run("events put --data " + data() + " --source s --detail-type t --detail '[' 2>/dev/null")
           .code,

@@ -78,6 +78,8 @@ TEST(Lifecycle, RefusesPlainHttpOnANonLoopbackAddressUnlessAllowed) {
   ASSERT_TRUE(refused.start());
   EXPECT_EQ(refused.wait_exit(10'000), 1);
   EXPECT_NE(refused.log().find("refusing to serve plain HTTP"), std::string::npos);
+  // Refused before anything was opened or written.
+  EXPECT_TRUE(read_file(dir.path() + "/a/admin.token").empty());
 
   DaemonProcess allowed(DaemonOptions{.data_dir = dir.path() + "/b",
                                       .listen = "0.0.0.0:0",

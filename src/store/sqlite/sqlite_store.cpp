@@ -246,9 +246,10 @@ core::Result<RetentionResult> SqliteStore::apply_retention(const RetentionPolicy
     return stats.error();
   }
   int64_t bytes = stats->bytes;
+  int chunks = 0;
 
-  // Oldest first, one chunk per transaction, so that appends wait at most one chunk. Events are
-  // stored in received order, so the first event young enough ends the age pass.
+  // Oldest first, one chunk per transaction. Events are stored in received order, so the first
+  // event young enough ends the age pass.
   for (;;) {
     std::lock_guard lock(write_mu_);
     int64_t last_seq = -1;
@@ -305,6 +306,10 @@ core::Result<RetentionResult> SqliteStore::apply_retention(const RetentionPolicy
     result.removed_bytes += removed_bytes;
     bytes -= removed_bytes;
     if (removed < kChunk) {
+      break;
+    }
+    if (++chunks == policy.max_chunks) {
+      result.more = true;
       break;
     }
   }
