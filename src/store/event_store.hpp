@@ -80,7 +80,8 @@ class EventStore {
   // Returns the event with this id, or std::nullopt.
   virtual core::Result<std::optional<StoredEvent>> get_event(const std::string& id) = 0;
 
-  // Returns events in (time, seq) order, ascending or descending, up to query.limit.
+  // Returns events in (time, seq) order, ascending or descending, up to query.limit (an empty
+  // page for a limit of 0).
   virtual core::Result<EventPage> list_events(const EventQuery& query) = 0;
 
   virtual core::Result<EventStats> event_stats() = 0;

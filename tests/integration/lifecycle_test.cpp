@@ -116,8 +116,8 @@ TEST(Lifecycle, WritesJsonLogLinesWithRequestIds) {
   DaemonProcess d(
       DaemonOptions{.data_dir = dir.path() + "/data", .extra_args = {"--log-format", "json"}});
   ASSERT_TRUE(d.start());
-  d.client().send("GET", "/v1/events");
-  d.terminate();
+  ASSERT_EQ(d.client().send("GET", "/v1/events")->status, 200);
+  EXPECT_EQ(d.terminate(), 0);
 
   std::istringstream lines(d.log());
   std::string line;

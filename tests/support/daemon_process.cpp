@@ -15,16 +15,6 @@
 namespace homeostat::testing {
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "homeostat-test-XXXXXX").string();
-  path_ = ::mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;

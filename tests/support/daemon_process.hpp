@@ -9,21 +9,9 @@
 #include <vector>
 
 #include "cli/client.hpp"
+#include "support/temp_dir.hpp"
 
 namespace homeostat::testing {
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct DaemonOptions {
   std::string data_dir;  // required

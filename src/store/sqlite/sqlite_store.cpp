@@ -175,6 +175,10 @@ core::Result<std::optional<StoredEvent>> SqliteStore::get_event(const std::strin
 }
 
 core::Result<EventPage> SqliteStore::list_events(const EventQuery& q) {
+  if (q.limit == 0) {
+    return EventPage{};
+  }
+
   // Only the conditions asked for go into the SQL, so that SQLite picks the matching index.
   std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE 1 = 1";
   if (q.since_ms) sql += " AND time_ms >= ?1";
