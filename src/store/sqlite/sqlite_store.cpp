@@ -327,10 +327,9 @@ core::Status SqliteStore::check_writable() {
   });
 }
 
-core::Status SqliteStore::put_token(const TokenRecord& t) {
+core::Status SqliteStore::write_token(const char* sql, const TokenRecord& t) {
   std::lock_guard lock(write_mu_);
-  auto stmt =
-      writer_.prepare("INSERT INTO tokens (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4)");
+  auto stmt = writer_.prepare(sql);
   if (!stmt) {
     return stmt.error();
   }
@@ -341,19 +340,16 @@ core::Status SqliteStore::put_token(const TokenRecord& t) {
   return stmt->run();
 }
 
+core::Status SqliteStore::put_token(const TokenRecord& t) {
+  return write_token("INSERT INTO tokens (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                     t);
+}
+
 core::Status SqliteStore::upsert_token(const TokenRecord& t) {
-  std::lock_guard lock(write_mu_);
-  auto stmt = writer_.prepare(
+  return write_token(
       "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT (name) DO UPDATE SET role = excluded.role, hash = excluded.hash");
-  if (!stmt) {
-    return stmt.error();
-  }
-  stmt->bind(1, t.name);
-  stmt->bind(2, t.role);
-  stmt->bind(3, t.hash);
-  stmt->bind(4, t.created_ms);
-  return stmt->run();
+      "ON CONFLICT (name) DO UPDATE SET role = excluded.role, hash = excluded.hash",
+      t);
 }
 
 core::Result<std::vector<TokenRecord>> SqliteStore::list_tokens() {

@@ -57,6 +57,8 @@ class SqliteStore final : public EventStore, public TokenStore {
   ReadLease lease_reader();
   void return_reader(Connection c);
   core::Status write_transaction(const std::function<core::Status()>& body);
+  // Runs an INSERT of a token with its four fields bound as ?1..?4.
+  core::Status write_token(const char* sql, const TokenRecord& t);
 
   std::mutex write_mu_;
   Connection writer_;       // GUARDED_BY(write_mu_)
