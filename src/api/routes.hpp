@@ -20,6 +20,9 @@ void add_event_routes(Router& router, const events::EnvelopeParser& parser, bus:
 // POST /v1/tokens, GET /v1/tokens, DELETE /v1/tokens/{name}; admin only.
 void add_token_routes(Router& router, Authenticator& auth);
 
+// POST /v1/test-event-pattern: {"pattern", "event"} -> {"result": true|false}; any role.
+void add_pattern_routes(Router& router);
+
 // Encodes and decodes the opaque cursor of a listing ("<time_ms>.<seq>").
 std::string encode_cursor(const store::EventCursor& cursor);
 std::optional<store::EventCursor> decode_cursor(std::string_view text);

@@ -48,5 +48,6 @@ void add_serve_command(CLI::App& app, int* exit_code);
 void add_events_command(CLI::App& app, int* exit_code);
 void add_tokens_command(CLI::App& app, int* exit_code);
 void add_version_command(CLI::App& app, int* exit_code);
+void add_pattern_command(CLI::App& app, int* exit_code);
 
 }  // namespace homeostat::cli

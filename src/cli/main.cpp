@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, &exit_code);
   add_events_command(app, &exit_code);
   add_tokens_command(app, &exit_code);
+  add_pattern_command(app, &exit_code);
   add_version_command(app, &exit_code);
 
   try {

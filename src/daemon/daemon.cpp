@@ -215,6 +215,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   api::add_health_routes(*p->router, *p->store);
   api::add_event_routes(*p->router, *p->parser, *p->log, *p->store);
   api::add_token_routes(*p->router, *p->auth);
+  api::add_pattern_routes(*p->router);
 
   p->server = std::make_unique<api::Server>(*server, *p->router);
   if (auto s = p->server->start(); !s.ok()) {
