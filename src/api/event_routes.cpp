@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "api/routes.hpp"
+#include "bus/rule.hpp"
 #include "core/json.hpp"
 
 namespace homeostat::api {
@@ -75,6 +76,14 @@ void put_events(const events::EnvelopeParser& parser, bus::EventLog& log, RouteR
                            "send events as application/json or application/x-ndjson"));
     return;
   }
+  std::string bus = "default";
+  if (auto it = req.query.find("bus"); it != req.query.end()) {
+    if (!bus::valid_name(it->second)) {
+      respond(error_response(400, "BadRequest", "bus: 1 to 64 of A-Z a-z 0-9 . _ -"));
+      return;
+    }
+    bus = it->second;
+  }
   auto parsed = parser.parse_batch(req.http.body(), *format);
   if (!parsed) {
     const bool too_large = parsed.error().code() == core::ErrorCode::kTooLarge;
@@ -89,8 +98,8 @@ void put_events(const events::EnvelopeParser& parser, bus::EventLog& log, RouteR
   records.reserve(entries->size());
   for (auto& entry : *entries) {
     if (auto* e = std::get_if<events::Event>(&entry)) {
-      records.push_back(
-          {e->id, std::move(e->source), std::move(e->detail_type), e->time_ms, std::move(e->json)});
+      records.push_back({e->id, std::move(e->source), std::move(e->detail_type), e->time_ms,
+                         std::move(e->json), bus});
     }
   }
   const size_t accepted = records.size();
@@ -136,6 +145,8 @@ std::optional<std::string> parse_event_query(const std::map<std::string, std::st
       out.source = value;
     } else if (key == "detail-type") {
       out.detail_type = value;
+    } else if (key == "bus") {
+      out.bus = value;
     } else if (key == "limit") {
       size_t limit = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);

@@ -4,8 +4,12 @@
 
 #include "api/auth.hpp"
 #include "api/router.hpp"
+#include "bus/dispatcher.hpp"
 #include "bus/event_log.hpp"
+#include "bus/rule_set.hpp"
+#include "core/clock.hpp"
 #include "events/envelope.hpp"
+#include "store/dispatch_store.hpp"
 #include "store/event_store.hpp"
 
 namespace homeostat::api {
@@ -19,6 +23,20 @@ void add_event_routes(Router& router, const events::EnvelopeParser& parser, bus:
 
 // POST /v1/tokens, GET /v1/tokens, DELETE /v1/tokens/{name}; admin only.
 void add_token_routes(Router& router, Authenticator& auth);
+
+// What the rule routes work with.
+struct BusParts {
+  store::DispatchStore& store;
+  bus::RuleSet& rules;
+  bus::Dispatcher& dispatcher;
+  std::function<void()> wake_deliverer;
+  const core::Clock& clock;
+};
+
+// /v1/rules (GET viewer; POST, PUT, DELETE admin), /v1/deliveries and /v1/dlq (viewer),
+// POST /v1/dlq/redrive (operator), /v1/topics/{topic}/messages (viewer), /v1/replays (GET
+// viewer, POST operator).
+void add_rule_routes(Router& router, BusParts parts);
 
 // POST /v1/test-event-pattern: {"pattern", "event"} -> {"result": true|false}; any role.
 void add_pattern_routes(Router& router);

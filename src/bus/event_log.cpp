@@ -129,6 +129,9 @@ void EventLog::commit(std::vector<Pending>& group) {
   for (Pending& p : group) {
     p.done(status);
   }
+  if (status.ok() && options_.on_commit) {
+    options_.on_commit();
+  }
 }
 
 void EventLog::maybe_apply_retention() {

@@ -26,6 +26,9 @@ struct EventLogOptions {
   size_t max_records_per_commit = 20000;  // a commit takes whole batches up to about this many
   store::RetentionPolicy retention;
   int64_t retention_interval_ms = 60'000;
+  // Called on the writer thread after each successful commit (e.g. to wake the dispatcher).
+  // Must be quick and must not call back into the log.
+  std::function<void()> on_commit;
 };
 
 struct EventLogStats {

@@ -49,5 +49,7 @@ void add_events_command(CLI::App& app, int* exit_code);
 void add_tokens_command(CLI::App& app, int* exit_code);
 void add_version_command(CLI::App& app, int* exit_code);
 void add_pattern_command(CLI::App& app, int* exit_code);
+// rules, deliveries, dlq, topics, and `events replay`; after add_events_command.
+void add_rules_command(CLI::App& app, int* exit_code);
 
 }  // namespace homeostat::cli

@@ -20,13 +20,13 @@ constexpr size_t kBytesPerRequest = 4 * 1024 * 1024;
 
 struct PutArgs {
   ClientOptions client;
-  std::string source, detail_type, detail = "{}", time, id, file;
+  std::string source, detail_type, detail = "{}", time, id, file, bus;
   std::vector<std::string> resources;
 };
 
 struct ListArgs {
   ClientOptions client;
-  std::string since, until, source, detail_type, order = "asc", cursor;
+  std::string since, until, source, detail_type, order = "asc", cursor, bus;
   int limit = 100;
   bool all = false;
 };
@@ -34,9 +34,10 @@ struct ListArgs {
 // Sends one body and prints a line per entry: the id on stdout, or the error on stderr.
 // `lines` gives the input line of each entry (empty when the body is one JSON value), so that
 // an error points into the user's file. Returns false when the request failed as a whole.
-bool send_batch(Client& c, const std::string& body, const std::string& type,
+bool send_batch(Client& c, const std::string& bus, const std::string& body, const std::string& type,
                 const std::vector<size_t>& lines, size_t& accepted, size_t& failed, int& code) {
-  auto r = c.send("POST", "/v1/events", body, type);
+  auto r =
+      c.send("POST", bus.empty() ? "/v1/events" : "/v1/events?bus=" + c.escape(bus), body, type);
   if (!r || (r->status != 200 && r->status != 400) ||
       (r->status == 400 && r->body.find("\"results\"") == std::string::npos)) {
     code = exit_code_for(r);
@@ -130,7 +131,7 @@ int put(const PutArgs& a) {
     boost::system::error_code ec;
     json::parse(input, ec);
     if (!ec) {
-      if (!send_batch(c, input, "application/json", {}, accepted, failed, code)) {
+      if (!send_batch(c, a.bus, input, "application/json", {}, accepted, failed, code)) {
         return code;
       }
     } else {
@@ -139,7 +140,7 @@ int put(const PutArgs& a) {
       std::vector<size_t> chunk_lines;
       size_t line_number = 0;
       auto flush = [&] {
-        const bool ok = chunk_lines.empty() || send_batch(c, chunk, "application/x-ndjson",
+        const bool ok = chunk_lines.empty() || send_batch(c, a.bus, chunk, "application/x-ndjson",
                                                           chunk_lines, accepted, failed, code);
         chunk.clear();
         chunk_lines.clear();
@@ -170,6 +171,7 @@ int list(const ListArgs& a) {
       if (!a.until.empty()) q += "&until=" + c.escape(a.until);
       if (!a.source.empty()) q += "&source=" + c.escape(a.source);
       if (!a.detail_type.empty()) q += "&detail-type=" + c.escape(a.detail_type);
+      if (!a.bus.empty()) q += "&bus=" + c.escape(a.bus);
       if (!cursor.empty()) q += "&cursor=" + c.escape(cursor);
       auto r = c.send("GET", q);
       if (const int code = exit_code_for(r); code != kExitOk) {
@@ -219,6 +221,7 @@ void add_events_command(CLI::App& app, int* exit_code) {
   put_cmd->add_option("--time", pa->time, "RFC 3339 time (default: now)");
   put_cmd->add_option("--id", pa->id, "Event id (default: a new time-ordered id)");
   put_cmd->add_option("--file", pa->file, "File of events; '-' for stdin");
+  put_cmd->add_option("--bus", pa->bus, "The bus to put them on (default: default)");
   put_cmd->callback([pa, exit_code] { *exit_code = put(*pa); });
 
   auto id = std::make_shared<std::pair<ClientOptions, std::string>>();
@@ -243,6 +246,7 @@ void add_events_command(CLI::App& app, int* exit_code) {
   list_cmd->add_option("--until", la->until, "Events before this RFC 3339 time");
   list_cmd->add_option("--source", la->source, "Only this source");
   list_cmd->add_option("--detail-type", la->detail_type, "Only this detail-type");
+  list_cmd->add_option("--bus", la->bus, "Only events on this bus");
   list_cmd->add_option("--limit", la->limit, "Events per page (1-1000)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

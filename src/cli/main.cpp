@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   add_events_command(app, &exit_code);
   add_tokens_command(app, &exit_code);
   add_pattern_command(app, &exit_code);
+  add_rules_command(app, &exit_code);
   add_version_command(app, &exit_code);
 
   try {

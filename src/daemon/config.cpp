@@ -16,21 +16,6 @@ core::Error bad(const std::string& where, const std::string& what) {
   return {core::ErrorCode::kInvalidArgument, where + ": " + what};
 }
 
-// Splits "123abc" into 123 and "abc"; false when there is no leading number.
-bool split_number(const std::string& text, double& number, std::string& unit) {
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  const auto [ptr, ec] = std::from_chars(begin, end, number);
-  // No "inf", "nan" or values past what the settings can hold (2^53: about 285,000 years of
-  // milliseconds, or 8 PiB).
-  if (ec != std::errc() || !std::isfinite(number) || number < 0 || number > 9.0e15 ||
-      !std::isdigit(static_cast<unsigned char>(text.empty() ? 'x' : text[0]))) {
-    return false;
-  }
-  unit.assign(ptr, end);
-  return true;
-}
-
 // Applies one setting by its dotted name; shared by the file, where names are nested keys,
 // and the environment, where they are HOMEOSTAT_ plus the name in capitals with '_' for '.'.
 core::Status apply(Config& c, const std::string& key, const std::string& value,
@@ -143,6 +128,17 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
     return s;
   } else if (key == "retention.interval") {
     return as_duration(c.retention_interval_ms, 10);
+  } else if (key == "delivery.workers") {
+    int64_t v = 0;
+    auto s = as_int(v, 1, 64);
+    c.delivery_workers = static_cast<int>(v);
+    return s;
+  } else if (key == "delivery.retry_base") {
+    return as_duration(c.retry_base_ms, 10);
+  } else if (key == "delivery.retry_max") {
+    return as_duration(c.retry_max_ms, 10);
+  } else if (key == "delivery.poll") {
+    return as_duration(c.dispatch_poll_ms, 10);
   } else {
     return bad(where, "unknown setting \"" + key + "\"");
   }
@@ -177,41 +173,6 @@ EnvLookup process_env() {
     const char* v = std::getenv(name);
     return v == nullptr ? std::nullopt : std::optional<std::string>(v);
   };
-}
-
-core::Result<int64_t> parse_duration_ms(const std::string& text) {
-  double n = 0;
-  std::string unit;
-  if (!split_number(text, n, unit)) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "\"" + text + "\" is not a duration such as 30d, 12h, 15m, 10s or 250ms");
-  }
-  static const std::map<std::string, double> kUnits = {
-      {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
-  const auto it = kUnits.find(unit);
-  if (it == kUnits.end()) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "\"" + text + "\" has an unknown unit; use ms, s, m, h or d");
-  }
-  return static_cast<int64_t>(n * it->second);
-}
-
-core::Result<int64_t> parse_size_bytes(const std::string& text) {
-  double n = 0;
-  std::string unit;
-  if (!split_number(text, n, unit)) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "\"" + text + "\" is not a size such as 512, 256KiB, 10MiB or 1GiB");
-  }
-  static const std::map<std::string, double> kUnits = {
-      {"", 1},     {"B", 1},    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}};
-  const auto it = kUnits.find(unit);
-  if (it == kUnits.end()) {
-    return core::Error(core::ErrorCode::kInvalidArgument,
-                       "\"" + text + "\" has an unknown unit; use B, KiB, MiB, GiB, KB, MB or GB");
-  }
-  return static_cast<int64_t>(n * it->second);
 }
 
 core::Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen) {
@@ -272,7 +233,10 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
                                          "allow_insecure_listen",
                                          "store.synchronous",
                                          "retention.max_age",
-                                         "retention.max_bytes"};
+                                         "retention.max_bytes",
+                                         "delivery.workers",
+                                         "delivery.retry_base",
+                                         "delivery.retry_max"};
   for (const char* key : kEnvKeys) {
     std::string name = "HOMEOSTAT_";
     for (const char* p = key; *p != '\0'; ++p) {

@@ -11,6 +11,7 @@
 
 #include "core/log.hpp"
 #include "core/result.hpp"
+#include "core/units.hpp"
 #include "events/event.hpp"
 
 namespace homeostat::daemon {
@@ -39,6 +40,12 @@ struct Config {
   std::optional<int64_t> retention_max_age_ms;
   std::optional<int64_t> retention_max_bytes;
   int64_t retention_interval_ms = 60'000;
+
+  // Rules and delivery.
+  int delivery_workers = 4;
+  int64_t retry_base_ms = 1000;     // the first retry's wait; it doubles per attempt
+  int64_t retry_max_ms = 300'000;   // the longest wait between attempts
+  int64_t dispatch_poll_ms = 1000;  // how often idle dispatch threads look for work
 };
 
 // Settings given on the command line; unset ones leave the lower layers alone.
@@ -64,9 +71,7 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
 // Splits "HOST:PORT" or "[V6]:PORT".
 core::Result<std::pair<std::string, uint16_t>> split_listen(const std::string& listen);
 
-// "30d", "12h", "15m", "10s", "250ms", or a bare number of seconds.
-core::Result<int64_t> parse_duration_ms(const std::string& text);
-// "10MiB", "256KiB", "1GiB", "512", "1GB" (decimal units too).
-core::Result<int64_t> parse_size_bytes(const std::string& text);
+using core::parse_duration_ms;
+using core::parse_size_bytes;
 
 }  // namespace homeostat::daemon

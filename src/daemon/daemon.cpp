@@ -10,11 +10,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include <boost/json.hpp>
+
 #include "api/auth.hpp"
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
+#include "bus/deliverer.hpp"
+#include "bus/dispatcher.hpp"
 #include "bus/event_log.hpp"
+#include "bus/rule_files.hpp"
+#include "bus/rule_set.hpp"
+#include "bus/senders.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "events/envelope.hpp"
@@ -149,6 +156,10 @@ struct Daemon::Parts {
   std::unique_ptr<core::IdGenerator> ids;
   std::unique_ptr<events::EnvelopeParser> parser;
   std::unique_ptr<bus::EventLog> log;
+  std::unique_ptr<bus::RuleSet> rules;
+  std::unique_ptr<bus::Senders> senders;
+  std::unique_ptr<bus::Deliverer> deliverer;
+  std::unique_ptr<bus::Dispatcher> dispatcher;
   std::unique_ptr<api::Router> router;
   std::unique_ptr<api::Server> server;
   std::string url;
@@ -204,11 +215,56 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   p->ids = std::make_unique<core::IdGenerator>(clock);
   p->parser =
       std::make_unique<events::EnvelopeParser>(config.limits, config.defaults, *p->ids, clock);
+  // The rules: from files in the config directory, and those made through the API.
+  auto file_rules = bus::load_rule_files(config.config_dir);
+  if (!file_rules) {
+    return file_rules.error().with_context("rules");
+  }
+  std::vector<bus::Rule> api_rules;
+  auto stored = p->store->list_rules();
+  if (!stored) {
+    return stored.error();
+  }
+  for (const auto& [name, definition] : *stored) {
+    boost::system::error_code jec;
+    auto rule = bus::parse_rule(boost::json::parse(definition, jec), "api");
+    if (jec || !rule) {
+      kLog.error("a stored rule no longer parses; it is left out",
+                 {{"rule", name}, {"error", jec ? jec.message() : rule.error().message()}});
+      continue;
+    }
+    api_rules.push_back(std::move(*rule));
+  }
+  size_t rule_count = file_rules->size() + api_rules.size();
+  p->rules = std::make_unique<bus::RuleSet>();
+  if (auto s = p->rules->reset(std::move(*file_rules), std::move(api_rules)); !s.ok()) {
+    core::Error e = s.error();
+    return e.with_context("rules");
+  }
+
+  // The event log; every commit wakes the dispatcher, which wakes the deliverer.
+  Parts* parts = p.get();
   bus::EventLogOptions lo;
   lo.retention = {config.retention_max_age_ms, config.retention_max_bytes};
   lo.retention_interval_ms = config.retention_interval_ms;
+  lo.on_commit = [parts] { parts->dispatcher->wake(); };
   p->log = std::make_unique<bus::EventLog>(*p->store, clock, lo);
+
+  bus::DelivererOptions dlo;
+  dlo.workers = config.delivery_workers;
+  dlo.retry_base_ms = config.retry_base_ms;
+  dlo.retry_max_ms = config.retry_max_ms;
+  dlo.poll_ms = config.dispatch_poll_ms;
+  p->senders = std::make_unique<bus::Senders>(*p->store, *p->log, *p->parser, clock);
+  p->deliverer = std::make_unique<bus::Deliverer>(*p->store, *p->rules, *p->senders, clock, dlo);
+  bus::DispatcherOptions dio;
+  dio.poll_ms = config.dispatch_poll_ms;
+  p->dispatcher = std::make_unique<bus::Dispatcher>(*p->store, *p->rules, clock, dio,
+                                                    [parts] { parts->deliverer->wake(); });
   p->log->start();
+  p->dispatcher->start();
+  p->deliverer->start();
+  kLog.info("rules loaded", {{"rules", static_cast<int64_t>(rule_count)}});
 
   // Routes and the server.
   p->router = std::make_unique<api::Router>(*p->auth);
@@ -216,9 +272,13 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   api::add_event_routes(*p->router, *p->parser, *p->log, *p->store);
   api::add_token_routes(*p->router, *p->auth);
   api::add_pattern_routes(*p->router);
+  api::add_rule_routes(*p->router, api::BusParts{*p->store, *p->rules, *p->dispatcher,
+                                                 [parts] { parts->deliverer->wake(); }, clock});
 
   p->server = std::make_unique<api::Server>(*server, *p->router);
   if (auto s = p->server->start(); !s.ok()) {
+    p->dispatcher->stop();
+    p->deliverer->stop();
     p->log->stop();
     return s.error();
   }
@@ -253,6 +313,11 @@ void Daemon::stop() {
   // Requests in flight finish first: their commits complete and their answers are written.
   parts_->server->stop();
   parts_->server->wait();
+  // Matching stops at a batch boundary and deliveries in flight finish; what is left is
+  // durable and resumes at the next start. The deliverer goes before the log, since a bus
+  // target appends to it.
+  parts_->dispatcher->stop();
+  parts_->deliverer->stop();
   // Then whatever is still queued is committed.
   parts_->log->stop();
   std::error_code ec;

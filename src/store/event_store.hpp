@@ -19,6 +19,7 @@ struct EventRecord {
   std::string detail_type;
   int64_t time_ms = 0;
   std::string json;
+  std::string bus = "default";  // the bus the event was put on
 };
 
 // An event as it is read back, with where and when it was stored.
@@ -39,6 +40,7 @@ struct EventQuery {
   std::optional<int64_t> until_ms;  // event time < until
   std::optional<std::string> source;
   std::optional<std::string> detail_type;
+  std::optional<std::string> bus;
   std::optional<EventCursor> after;  // continue past this position
   bool descending = false;           // newest first
   size_t limit = 100;

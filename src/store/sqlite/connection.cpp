@@ -79,6 +79,10 @@ std::string Statement::column_text(int index) const {
   return text == nullptr ? std::string() : std::string(text, static_cast<size_t>(size));
 }
 
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
 core::Result<Connection> Connection::open(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
   const int flags =

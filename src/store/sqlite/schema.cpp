@@ -41,6 +41,65 @@ CREATE TABLE tokens (
   created_ms INTEGER NOT NULL
 );
 )sql"},
+      {2, "buses, rules, deliveries with their attempts, topic messages, replays", R"sql(
+ALTER TABLE events ADD COLUMN bus TEXT NOT NULL DEFAULT 'default';
+CREATE TABLE dispatch_positions (
+  consumer TEXT    PRIMARY KEY,
+  seq      INTEGER NOT NULL
+);
+CREATE TABLE rules (
+  name       TEXT    PRIMARY KEY,
+  definition TEXT    NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  rule              TEXT    NOT NULL,
+  target            TEXT    NOT NULL,
+  bus               TEXT    NOT NULL,
+  event_id          TEXT    NOT NULL,
+  event_seq         INTEGER NOT NULL,
+  event_received_ms INTEGER NOT NULL,
+  input             TEXT    NOT NULL,
+  replay            TEXT    NOT NULL,
+  state             TEXT    NOT NULL,
+  attempts          INTEGER NOT NULL,
+  due_ms            INTEGER NOT NULL,
+  created_ms        INTEGER NOT NULL,
+  updated_ms        INTEGER NOT NULL,
+  last_error        TEXT    NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (state, due_ms);
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX deliveries_by_rule ON deliveries (rule, id);
+CREATE TABLE delivery_attempts (
+  delivery_id INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL,
+  detail      TEXT    NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+) WITHOUT ROWID;
+CREATE TABLE topic_messages (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic        TEXT    NOT NULL,
+  delivery_id  INTEGER NOT NULL UNIQUE,
+  message      TEXT    NOT NULL,
+  published_ms INTEGER NOT NULL
+);
+CREATE INDEX topic_messages_by_topic ON topic_messages (topic, seq);
+CREATE TABLE replays (
+  name        TEXT    PRIMARY KEY,
+  definition  TEXT    NOT NULL,
+  state       TEXT    NOT NULL,
+  position    INTEGER NOT NULL,
+  end_seq     INTEGER NOT NULL,
+  matched     INTEGER NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

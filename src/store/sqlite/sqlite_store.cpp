@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/rows.hpp"
 
 #include <functional>
 
@@ -7,36 +8,8 @@
 namespace homeostat::store::sqlite {
 
 // A read connection borrowed from the pool and given back when the lease ends.
-class SqliteStore::ReadLease {
- public:
-  ReadLease(SqliteStore& store, Connection c) : store_(store), conn_(std::move(c)) {}
-  ReadLease(const ReadLease&) = delete;
-  ReadLease& operator=(const ReadLease&) = delete;
-  ~ReadLease() { store_.return_reader(std::move(conn_)); }
-
-  Connection& operator*() { return conn_; }
-  Connection* operator->() { return &conn_; }
-
- private:
-  SqliteStore& store_;
-  Connection conn_;
-};
 
 namespace {
-
-constexpr const char* kEventColumns = "seq, received_ms, id, source, detail_type, time_ms, body";
-
-StoredEvent read_event(const Statement& s) {
-  StoredEvent e;
-  e.seq = s.column_int(0);
-  e.received_ms = s.column_int(1);
-  e.record.id = s.column_text(2);
-  e.record.source = s.column_text(3);
-  e.record.detail_type = s.column_text(4);
-  e.record.time_ms = s.column_int(5);
-  e.record.json = s.column_text(6);
-  return e;
-}
 
 core::Status configure(Connection& db, const SqliteOptions& options, bool writer) {
   std::string sql = "PRAGMA busy_timeout = 10000; PRAGMA cache_size = -" +
@@ -72,8 +45,8 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*writer)));
   auto insert = store->writer_.prepare(
-      "INSERT INTO events (id, time_ms, received_ms, source, detail_type, body) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING");
+      "INSERT INTO events (id, time_ms, received_ms, source, detail_type, body, bus) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING");
   auto stats = store->writer_.prepare(
       "UPDATE event_stats SET count = count + ?1, bytes = bytes + ?2 WHERE singleton = 1");
   if (!insert || !stats) {
@@ -142,6 +115,7 @@ core::Status SqliteStore::append_events(std::span<const std::span<const EventRec
         insert_event_.bind(4, r.source, true);
         insert_event_.bind(5, r.detail_type, true);
         insert_event_.bind(6, r.json, true);
+        insert_event_.bind(7, r.bus, true);
         core::Status s = insert_event_.run();
         insert_event_.reset();
         if (!s.ok()) {
@@ -190,6 +164,7 @@ core::Result<EventPage> SqliteStore::list_events(const EventQuery& q) {
   if (q.until_ms) sql += " AND time_ms < ?2";
   if (q.source) sql += " AND source = ?3";
   if (q.detail_type) sql += " AND detail_type = ?4";
+  if (q.bus) sql += " AND bus = ?8";
   if (q.after)
     sql += q.descending ? " AND (time_ms, seq) < (?5, ?6)" : " AND (time_ms, seq) > (?5, ?6)";
   sql += q.descending ? " ORDER BY time_ms DESC, seq DESC" : " ORDER BY time_ms ASC, seq ASC";
@@ -204,6 +179,7 @@ core::Result<EventPage> SqliteStore::list_events(const EventQuery& q) {
   if (q.until_ms) stmt->bind(2, *q.until_ms);
   if (q.source) stmt->bind(3, *q.source);
   if (q.detail_type) stmt->bind(4, *q.detail_type);
+  if (q.bus) stmt->bind(8, *q.bus);
   if (q.after) {
     stmt->bind(5, q.after->time_ms);
     stmt->bind(6, q.after->seq);

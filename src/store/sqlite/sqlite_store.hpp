@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "store/dispatch_store.hpp"
 #include "store/event_store.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/token_store.hpp"
@@ -29,7 +30,7 @@ struct SqliteOptions {
   int64_t cache_mib = 64;
 };
 
-class SqliteStore final : public EventStore, public TokenStore {
+class SqliteStore final : public EventStore, public TokenStore, public DispatchStore {
  public:
   // Opens or creates the database and migrates it to the current schema.
   static core::Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
@@ -49,8 +50,48 @@ class SqliteStore final : public EventStore, public TokenStore {
   core::Result<std::vector<TokenRecord>> list_tokens() override;
   core::Status delete_token(const std::string& name) override;
 
+  core::Result<int64_t> dispatch_position(const std::string& consumer) override;
+  core::Result<std::vector<StoredEvent>> events_after(int64_t after, size_t limit) override;
+  core::Status record_matches(const std::string& consumer, int64_t position,
+                              std::span<const DeliveryRecord> deliveries,
+                              const ReplayRecord* replay) override;
+  core::Result<std::vector<DeliveryRecord>> due_deliveries(int64_t now_ms, size_t limit) override;
+  core::Result<std::optional<int64_t>> next_due_ms() override;
+  core::Status record_attempt(const AttemptRecord& attempt, DeliveryState state,
+                              int64_t due_ms) override;
+  core::Result<std::optional<DeliveryRecord>> get_delivery(int64_t id) override;
+  core::Result<std::vector<DeliveryRecord>> list_deliveries(const DeliveryQuery& q) override;
+  core::Result<std::vector<AttemptRecord>> list_attempts(int64_t delivery_id) override;
+  core::Result<int64_t> redrive(const RedriveFilter& filter, int64_t now_ms) override;
+  core::Status publish(const std::string& topic, int64_t delivery_id, const std::string& message,
+                       int64_t now_ms) override;
+  core::Result<std::vector<TopicMessage>> topic_messages(const std::string& topic,
+                                                         int64_t after_seq, size_t limit) override;
+  core::Status put_rule(const std::string& name, const std::string& definition,
+                        int64_t now_ms) override;
+  core::Status delete_rule(const std::string& name) override;
+  core::Result<std::vector<std::pair<std::string, std::string>>> list_rules() override;
+  core::Status create_replay(const ReplayRecord& replay) override;
+  core::Result<std::optional<ReplayRecord>> get_replay(const std::string& name) override;
+  core::Result<std::vector<ReplayRecord>> list_replays() override;
+  core::Result<int64_t> last_seq() override;
+
  private:
-  class ReadLease;
+  // A read connection borrowed from the pool for one scope.
+  class ReadLease {
+   public:
+    ReadLease(SqliteStore& store, Connection c) : store_(store), conn_(std::move(c)) {}
+    ReadLease(const ReadLease&) = delete;
+    ReadLease& operator=(const ReadLease&) = delete;
+    ~ReadLease() { store_.return_reader(std::move(conn_)); }
+
+    Connection& operator*() { return conn_; }
+    Connection* operator->() { return &conn_; }
+
+   private:
+    SqliteStore& store_;
+    Connection conn_;
+  };
 
   explicit SqliteStore(Connection writer) : writer_(std::move(writer)) {}
 

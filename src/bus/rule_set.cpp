@@ -1,0 +1,112 @@
+#include "bus/rule_set.hpp"
+
+#include <algorithm>
+
+namespace homeostat::bus {
+
+core::Status RuleSnapshot::match(const std::string& bus, std::string_view event_json,
+                                 patterns::MatchScratch& scratch,
+                                 std::vector<std::shared_ptr<const Rule>>& out) const {
+  out.clear();
+  auto it = buses_.find(bus);
+  if (it == buses_.end()) {
+    return {};
+  }
+  std::vector<uint32_t> ids;
+  if (auto s = it->second.matcher->match(event_json, scratch, ids); !s.ok()) {
+    return s;
+  }
+  for (uint32_t id : ids) {
+    out.push_back(it->second.rules[id]);
+  }
+  return {};
+}
+
+std::shared_ptr<const Rule> RuleSnapshot::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Rule>> RuleSnapshot::all() const {
+  std::vector<std::shared_ptr<const Rule>> out;
+  for (const auto& [name, rule] : by_name_) {
+    out.push_back(rule);
+  }
+  return out;
+}
+
+RuleSet::RuleSet() : current_(std::make_shared<RuleSnapshot>()) {}
+
+void RuleSet::publish(std::map<std::string, std::shared_ptr<const Rule>> rules) {
+  // Compile outside the lock would race with another writer; rule changes are rare and a
+  // compile of thousands of rules takes milliseconds, so it is done under it.
+  auto next = std::make_shared<RuleSnapshot>();
+  std::map<std::string, std::vector<patterns::Pattern>> patterns;
+  for (const auto& [name, rule] : rules) {
+    if (!rule->enabled) {
+      continue;
+    }
+    auto& bus = next->buses_[rule->bus];
+    bus.rules.push_back(rule);
+    patterns[rule->bus].push_back(rule->pattern);
+  }
+  for (auto& [name, bus] : next->buses_) {
+    bus.matcher = patterns::Matcher::compile(patterns[name]);
+  }
+  next->by_name_ = std::move(rules);
+  current_ = std::move(next);
+}
+
+core::Status RuleSet::reset(std::vector<Rule> file_rules, std::vector<Rule> api_rules) {
+  std::map<std::string, std::shared_ptr<const Rule>> rules;
+  for (auto* list : {&file_rules, &api_rules}) {
+    for (auto& r : *list) {
+      std::string name = r.name;
+      if (!rules.emplace(name, std::make_shared<const Rule>(std::move(r))).second) {
+        return core::Error(core::ErrorCode::kAlreadyExists,
+                           "two rules are named " + name + " (" + rules[name]->origin + ")");
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  publish(std::move(rules));
+  return {};
+}
+
+core::Status RuleSet::put(Rule rule) {
+  std::lock_guard lock(mu_);
+  auto rules = current_->by_name_;
+  if (auto it = rules.find(rule.name); it != rules.end() && it->second->origin != "api") {
+    return core::Error(core::ErrorCode::kAlreadyExists, "the rule " + rule.name + " comes from " +
+                                                            it->second->origin.substr(5) +
+                                                            "; change it there");
+  }
+  std::string name = rule.name;
+  rules[name] = std::make_shared<const Rule>(std::move(rule));
+  publish(std::move(rules));
+  return {};
+}
+
+core::Status RuleSet::remove(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto rules = current_->by_name_;
+  auto it = rules.find(name);
+  if (it == rules.end()) {
+    return core::Error(core::ErrorCode::kNotFound, "no rule named " + name);
+  }
+  if (it->second->origin != "api") {
+    return core::Error(
+        core::ErrorCode::kPermissionDenied,
+        "the rule " + name + " comes from " + it->second->origin.substr(5) + "; remove it there");
+  }
+  rules.erase(it);
+  publish(std::move(rules));
+  return {};
+}
+
+std::shared_ptr<const RuleSnapshot> RuleSet::snapshot() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+}  // namespace homeostat::bus
