@@ -143,6 +143,9 @@ void EventLog::maybe_apply_retention() {
   // over a large log) delays queued appends by one chunk at a time, never by the whole pass.
   store::RetentionPolicy policy = options_.retention;
   policy.max_chunks = 1;
+  if (options_.retention_floor) {
+    policy.keep_after_seq = options_.retention_floor();
+  }
   auto result = store_.apply_retention(policy, now);
   if (!result) {
     next_retention_ms_ = now + options_.retention_interval_ms;

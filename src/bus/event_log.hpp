@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct EventLogOptions {
   // Called on the writer thread after each successful commit (e.g. to wake the dispatcher).
   // Must be quick and must not call back into the log.
   std::function<void()> on_commit;
+  // The last seq retention may remove (e.g. how far rules have been matched); unset: any.
+  std::function<std::optional<int64_t>()> retention_floor;
 };
 
 struct EventLogStats {

@@ -245,9 +245,15 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   // The event log; every commit wakes the dispatcher, which wakes the deliverer.
   Parts* parts = p.get();
   bus::EventLogOptions lo;
-  lo.retention = {config.retention_max_age_ms, config.retention_max_bytes};
+  lo.retention.max_age_ms = config.retention_max_age_ms;
+  lo.retention.max_bytes = config.retention_max_bytes;
   lo.retention_interval_ms = config.retention_interval_ms;
   lo.on_commit = [parts] { parts->dispatcher->wake(); };
+  // Retention never removes an event before the rules have seen it.
+  lo.retention_floor = [parts]() -> std::optional<int64_t> {
+    auto position = parts->store->dispatch_position("live");
+    return position ? *position : 0;
+  };
   p->log = std::make_unique<bus::EventLog>(*p->store, clock, lo);
 
   bus::DelivererOptions dlo;

@@ -255,6 +255,9 @@ core::Result<RetentionResult> SqliteStore::apply_retention(const RetentionPolicy
         if (!*row) {
           break;
         }
+        if (policy.keep_after_seq && scan->column_int(0) > *policy.keep_after_seq) {
+          break;
+        }
         const bool too_old = policy.max_age_ms && scan->column_int(1) < now_ms - *policy.max_age_ms;
         const bool too_big = policy.max_bytes && bytes - removed_bytes > *policy.max_bytes;
         if (!too_old && !too_big) {

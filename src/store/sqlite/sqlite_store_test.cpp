@@ -314,6 +314,22 @@ TEST_F(SqliteStoreTest, RemovesEventsReceivedLongerAgoThanTheMaximumAge) {
             static_cast<int64_t>(record("c", 3).json.size() + record("d", 4).json.size()));
 }
 
+TEST_F(SqliteStoreTest, KeepsEventsPastTheRetentionFloorHoweverOld) {
+  ASSERT_NE(store_, nullptr);
+  append({record("a", 1)}, 1000);
+  append({record("b", 2)}, 1000);
+  append({record("c", 3)}, 1000);
+
+  // All three are too old, but only the first has been matched by the rules (seq 1).
+  RetentionPolicy policy;
+  policy.max_age_ms = 1;
+  policy.keep_after_seq = 1;
+  auto result = store_->apply_retention(policy, 5000);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->removed, 1);
+  EXPECT_EQ(ids_of(list({})), (std::vector<std::string>{"b", "c"}));
+}
+
 TEST_F(SqliteStoreTest, RemovesTheOldestEventsUntilTheLogFitsTheMaximumSize) {
   ASSERT_NE(store_, nullptr);
   // Four records of one size each; a limit of two and a half records keeps the newest two.
