@@ -36,7 +36,7 @@ struct BusParts {
 // /v1/rules (GET viewer; POST, PUT, DELETE admin), /v1/deliveries and /v1/dlq (viewer),
 // POST /v1/dlq/redrive (operator), /v1/topics/{topic}/messages (viewer), /v1/replays (GET
 // viewer, POST operator).
-void add_rule_routes(Router& router, BusParts parts);
+void add_rule_routes(Router& router, const BusParts& parts);
 
 // POST /v1/test-event-pattern: {"pattern", "event"} -> {"result": true|false}; any role.
 void add_pattern_routes(Router& router);

@@ -76,7 +76,7 @@ json::object replay_json(const store::ReplayRecord& r) {
 
 class RuleRoutes {
  public:
-  explicit RuleRoutes(BusParts parts) : p_(parts) {}
+  explicit RuleRoutes(BusParts parts) : p_(std::move(parts)) {}
 
   void list_rules(RouteRequest&, const Respond& respond) {
     json::array out;
@@ -414,7 +414,7 @@ class RuleRoutes {
 
 }  // namespace
 
-void add_rule_routes(Router& router, BusParts parts) {
+void add_rule_routes(Router& router, const BusParts& parts) {
   auto r = std::make_shared<RuleRoutes>(parts);
   using V = http::verb;
   auto route = [r](auto method) {

@@ -250,8 +250,7 @@ core::Result<Target> parse_target(const json::value& v, const std::string& at,
     if (!input_template) {
       return input_template.error();
     }
-    auto transformer =
-        patterns::InputTransformer::create(std::move(paths), std::move(*input_template));
+    auto transformer = patterns::InputTransformer::create(paths, std::move(*input_template));
     if (!transformer) {
       return bad(tat, transformer.error().message());
     }

@@ -427,7 +427,7 @@ size_t placeholder_length(std::string_view t, size_t i) {
 }  // namespace
 
 core::Result<InputTransformer> InputTransformer::create(
-    std::vector<std::pair<std::string, std::string>> paths_map, std::string input_template) {
+    const std::vector<std::pair<std::string, std::string>>& paths_map, std::string input_template) {
   InputTransformer t;
 
   // The variables: names EventBridge would accept, each once, and paths that parse.
@@ -435,12 +435,13 @@ core::Result<InputTransformer> InputTransformer::create(
     return invalid("an input transformer has at most 100 variables, not " +
                    std::to_string(paths_map.size()));
   }
-  for (auto& [name, path_text] : paths_map) {
+  for (const auto& [name, path_text] : paths_map) {
     if (auto status = check_variable_name(name); !status.ok()) {
       return status.error();
     }
+    const std::string& this_name = name;  // a structured binding cannot be captured (C++17)
     const bool duplicate = std::any_of(t.variables_.begin(), t.variables_.end(),
-                                       [&](const auto& v) { return v.first == name; });
+                                       [&](const auto& v) { return v.first == this_name; });
     if (duplicate) {
       return invalid("variable " + core::json_quote(name) + " is defined twice");
     }
@@ -448,7 +449,7 @@ core::Result<InputTransformer> InputTransformer::create(
     if (!path.ok()) {
       return std::move(path.error().with_context("variable " + core::json_quote(name)));
     }
-    t.variables_.emplace_back(std::move(name), std::move(*path));
+    t.variables_.emplace_back(name, std::move(*path));
   }
   t.used_.assign(t.variables_.size(), false);
 

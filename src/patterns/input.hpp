@@ -121,7 +121,8 @@ class InputTransformer {
   //   - <aws.events.event> or <aws.events.event.json> inside quotes or in a plain-text template.
   // Variables need not be used in the template.
   static core::Result<InputTransformer> create(
-      std::vector<std::pair<std::string, std::string>> paths_map, std::string input_template);
+      const std::vector<std::pair<std::string, std::string>>& paths_map,
+      std::string input_template);
 
   // Renders the template for one event. Text outside placeholders is copied as it is: a JSON
   // template is not re-formatted, so its whitespace, and a trailing newline that separates
