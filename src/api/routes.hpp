@@ -30,6 +30,7 @@ struct BusParts {
   bus::RuleSet& rules;
   bus::Dispatcher& dispatcher;
   std::function<void()> wake_deliverer;
+  std::function<core::Result<size_t>()> reload_files;  // reads the rule files again
   const core::Clock& clock;
 };
 

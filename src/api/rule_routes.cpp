@@ -143,6 +143,15 @@ class RuleRoutes {
     respond(json_response(existing ? 200 : 201, answer));
   }
 
+  void reload(RouteRequest&, const Respond& respond) {
+    auto count = p_.reload_files();
+    if (!count) {
+      respond(error_response(400, "InvalidRule", count.error().message()));
+      return;
+    }
+    respond(json_response(200, json::object{{"rules", *count}}));
+  }
+
   void delete_rule(RouteRequest& req, const Respond& respond) {
     const std::string& name = req.params[0];
     auto existing = p_.rules.snapshot()->find(name);
@@ -427,6 +436,7 @@ void add_rule_routes(Router& router, const BusParts& parts) {
   router.add(V::put, "/v1/rules/{name}", Role::kAdmin,
              [r](RouteRequest& req, const Respond& respond) { r->put_rule(req, respond, false); });
   router.add(V::delete_, "/v1/rules/{name}", Role::kAdmin, route(&RuleRoutes::delete_rule));
+  router.add(V::post, "/v1/rules/reload", Role::kAdmin, route(&RuleRoutes::reload));
   router.add(V::get, "/v1/deliveries", Role::kViewer,
              [r](RouteRequest& req, const Respond& respond) {
                r->list_deliveries(req, respond, std::nullopt);

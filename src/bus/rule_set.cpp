@@ -73,6 +73,27 @@ core::Status RuleSet::reset(std::vector<Rule> file_rules, std::vector<Rule> api_
   return {};
 }
 
+core::Status RuleSet::reload_files(std::vector<Rule> file_rules) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::shared_ptr<const Rule>> rules;
+  for (const auto& [name, rule] : current_->by_name_) {
+    if (rule->origin == "api") {
+      rules.emplace(name, rule);
+    }
+  }
+  for (auto& r : file_rules) {
+    std::string name = r.name;
+    auto made = std::make_shared<const Rule>(std::move(r));
+    if (!rules.emplace(name, made).second) {
+      return core::Error(core::ErrorCode::kAlreadyExists,
+                         made->origin.substr(5) + ": name: a rule named " + name +
+                             " already exists (" + rules[name]->origin + ")");
+    }
+  }
+  publish(std::move(rules));
+  return {};
+}
+
 core::Status RuleSet::put(Rule rule) {
   std::lock_guard lock(mu_);
   auto rules = current_->by_name_;

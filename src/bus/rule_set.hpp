@@ -48,6 +48,9 @@ class RuleSet {
   // Adds or replaces an API rule. A rule of the same name from a file cannot be replaced
   // (kAlreadyExists).
   core::Status put(Rule rule);
+  // Replaces the file rules with `file_rules`, keeping the API rules. Nothing changes when a
+  // new file rule has the name of an API rule (kAlreadyExists) or two share a name.
+  core::Status reload_files(std::vector<Rule> file_rules);
   // Removes an API rule (kNotFound when there is none; kPermissionDenied for a file rule).
   core::Status remove(const std::string& name);
 

@@ -148,6 +148,19 @@ void add_rules_command(CLI::App& app, int* exit_code) {
   put->callback([args, exit_code] {
     *exit_code = with_client(args->client, [&](Client& c) { return put_rules(c, args->file); });
   });
+  auto* reload =
+      rules->add_subcommand("reload", "Read the rule files again (the daemon also does on SIGHUP)");
+  add_client_options(*reload, args->client);
+  reload->callback([args, exit_code] {
+    *exit_code = with_client(args->client, [&](Client& c) {
+      auto r = c.send("POST", "/v1/rules/reload");
+      const int code = exit_code_for(r);
+      if (code == kExitOk) {
+        std::cout << json::parse(r->body).at("rules").as_int64() << " rules in force\n";
+      }
+      return code;
+    });
+  });
   auto* remove = rules->add_subcommand("delete", "Remove a rule made through the API");
   add_client_options(*remove, args->client);
   remove->add_option("name", args->name, "The rule's name")->required();

@@ -166,6 +166,22 @@ struct Daemon::Parts {
   bool stopped = false;
 };
 
+// Reads <config>/rules again; the rules in force change only if every file is valid.
+core::Result<size_t> Daemon::reload_files(Parts& p) {
+  auto file_rules = bus::load_rule_files(p.config.config_dir);
+  if (!file_rules) {
+    kLog.error("rule files not reloaded", {{"error", file_rules.error().message()}});
+    return file_rules.error();
+  }
+  if (auto s = p.rules->reload_files(std::move(*file_rules)); !s.ok()) {
+    kLog.error("rule files not reloaded", {{"error", s.error().message()}});
+    return s.error();
+  }
+  size_t count = p.rules->snapshot()->all().size();
+  kLog.info("rule files reloaded", {{"rules", static_cast<int64_t>(count)}});
+  return count;
+}
+
 core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const EnvLookup& env) {
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -279,7 +295,8 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   api::add_token_routes(*p->router, *p->auth);
   api::add_pattern_routes(*p->router);
   api::add_rule_routes(*p->router, api::BusParts{*p->store, *p->rules, *p->dispatcher,
-                                                 [parts] { parts->deliverer->wake(); }, clock});
+                                                 [parts] { parts->deliverer->wake(); },
+                                                 [parts] { return reload_files(*parts); }, clock});
 
   p->server = std::make_unique<api::Server>(*server, *p->router);
   if (auto s = p->server->start(); !s.ok()) {
@@ -300,6 +317,10 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
 }
 
 Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+core::Result<size_t> Daemon::reload_rules() {
+  return reload_files(*parts_);
+}
 
 Daemon::~Daemon() {
   stop();
@@ -339,6 +360,7 @@ int serve_until_signalled(const Config& config, const EnvLookup& env) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -347,8 +369,11 @@ int serve_until_signalled(const Config& config, const EnvLookup& env) {
     kLog.error("cannot start", {{"error", daemon.error().message()}});
     return 1;
   }
+  // SIGHUP reloads the rule files; SIGINT and SIGTERM stop.
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    (void)(*daemon)->reload_rules();
+  }
   kLog.info("signal received, stopping; a second signal ends the process at once",
             {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // A second signal takes its default action, so a stop that hangs can still be interrupted.

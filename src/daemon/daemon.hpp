@@ -24,12 +24,17 @@ class Daemon {
   // The URL the API answers on, e.g. "http://127.0.0.1:9470".
   const std::string& url() const;
 
+  // Reads the rule files again and puts them in force; on any error the rules in force stay.
+  // Returns how many rules are in force.
+  core::Result<size_t> reload_rules();
+
   // Stops gracefully; blocks until every acknowledged write is committed. Idempotent.
   void stop();
 
  private:
   struct Parts;
   explicit Daemon(std::unique_ptr<Parts> parts);
+  static core::Result<size_t> reload_files(Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <csignal>
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -276,6 +278,36 @@ TEST_F(Rules, ReplaysArchivedEventsMarkedWithTheReplayName) {
   EXPECT_EQ(state.at("deliveries"), 1);
   call("POST", "/v1/replays", R"({"since":"2026-11-02T00:00:00Z","until":"2026-11-01T00:00:00Z"})",
        400);
+}
+
+TEST_F(Rules, ReloadsRuleFilesOnRequestAndOnSighupKeepingTheOldOnesOnError) {
+  write_config({{"page.yaml", webhook_rule("page")}});
+  ASSERT_TRUE(start()) << daemon_->log();
+
+  // A second file: in force after a reload through the API.
+  std::ofstream(config() + "/rules/other.yaml") << webhook_rule("other");
+  EXPECT_EQ(call("POST", "/v1/rules/reload", "", 200).at("rules"), 2);
+  put_event(kAlarm);
+  ASSERT_TRUE(hook_.wait_for(2, milliseconds(10000)));
+
+  // A broken file: refused with its place, and the two rules stay.
+  std::ofstream(config() + "/rules/other.yaml") << "name: other\npattern: {}\ntargets: []\n";
+  auto refused = call("POST", "/v1/rules/reload", "", 400);
+  EXPECT_NE(std::string(refused.at("message").as_string()).find("other.yaml: pattern: "),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(call("GET", "/v1/rules", "", 200).at("rules").as_array().size(), 2u);
+
+  // SIGHUP reads them again too.
+  std::filesystem::remove(config() + "/rules/other.yaml");
+  ::kill(daemon_->pid(), SIGHUP);
+  for (int i = 0; i < 250; ++i) {
+    if (call("GET", "/v1/rules", "", 200).at("rules").as_array().size() == 1) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_EQ(call("GET", "/v1/rules", "", 200).at("rules").as_array().size(), 1u);
 }
 
 TEST_F(Rules, RefusesToStartWithAnInvalidRuleFileAndSaysWhere) {
