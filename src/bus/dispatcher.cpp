@@ -130,12 +130,15 @@ void Dispatcher::run() {
 }
 
 bool Dispatcher::match_live() {
-  auto position = store_.dispatch_position("live");
-  if (!position) {
-    kLog.error("cannot read the dispatch position", {{"error", position.error().message()}});
-    return false;
+  if (!live_position_) {
+    auto position = store_.dispatch_position("live");
+    if (!position) {
+      kLog.error("cannot read the dispatch position", {{"error", position.error().message()}});
+      return false;
+    }
+    live_position_ = *position;
   }
-  auto events = store_.events_after(*position, options_.batch);
+  auto events = store_.events_after(*live_position_, options_.batch);
   if (!events) {
     kLog.error("cannot read the log", {{"error", events.error().message()}});
     return false;
@@ -156,10 +159,17 @@ bool Dispatcher::match_live() {
     }
     add_deliveries(matched, e, "", now, deliveries);
   }
+  if (deliveries.empty() && now - live_saved_ms_ < 1000) {
+    live_position_ = events->back().seq;
+    return events->size() == options_.batch;
+  }
   if (auto s = store_.record_matches("live", events->back().seq, deliveries, nullptr); !s.ok()) {
     kLog.error("cannot record matches", {{"error", s.error().message()}});
+    live_position_.reset();  // read it again: the batch is matched again
     return false;
   }
+  live_position_ = events->back().seq;
+  live_saved_ms_ = now;
   if (!deliveries.empty() && on_deliveries_) {
     on_deliveries_();
   }

@@ -78,6 +78,11 @@ class Dispatcher {
   const DispatcherOptions options_;
   std::function<void()> on_deliveries_;
   patterns::MatchScratch scratch_;  // used by the dispatch thread only
+  // The live position in hand, and when it was last made durable (dispatch thread only).
+  // A stretch of events that made no delivery is saved at most once a second: matching it
+  // again after a crash makes nothing new, and saving it per batch would cost a commit each.
+  std::optional<int64_t> live_position_;
+  int64_t live_saved_ms_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

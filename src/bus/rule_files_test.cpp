@@ -102,6 +102,7 @@ class LoadRuleFilesTest : public ::testing::Test {
 
 std::vector<std::string> names_of(const std::vector<Rule>& rules) {
   std::vector<std::string> names;
+  names.reserve(rules.size());
   for (const auto& r : rules) {
     names.push_back(r.name);
   }

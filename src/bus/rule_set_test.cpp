@@ -37,6 +37,7 @@ std::vector<std::string> matches(const RuleSnapshot& snapshot, const std::string
   auto s = snapshot.match(bus, event(source), scratch, out);
   EXPECT_TRUE(s.ok()) << s.error().message();
   std::vector<std::string> names;
+  names.reserve(out.size());
   for (const auto& r : out) {
     names.push_back(r->name);
   }

@@ -39,6 +39,7 @@ DeliveryRecord delivery(const std::string& rule, const std::string& event_id, in
 
 std::vector<int64_t> ids_of(const std::vector<DeliveryRecord>& deliveries) {
   std::vector<int64_t> ids;
+  ids.reserve(deliveries.size());
   for (const auto& d : deliveries) {
     ids.push_back(d.id);
   }
@@ -71,7 +72,7 @@ class DispatchStoreTest : public ::testing::Test {
     return added;
   }
 
-  std::vector<DeliveryRecord> list(DeliveryQuery q) {
+  std::vector<DeliveryRecord> list(const DeliveryQuery& q) {
     auto r = store_->list_deliveries(q);
     EXPECT_TRUE(r.ok()) << r.error().message();
     return r.ok() ? *r : std::vector<DeliveryRecord>{};
