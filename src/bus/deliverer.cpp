@@ -127,7 +127,15 @@ int64_t Deliverer::backoff_ms(int attempts) const {
   return wait + jitter(rng);
 }
 
-void Deliverer::attempt(const store::DeliveryRecord& d) {
+void Deliverer::attempt(const store::DeliveryRecord& queued) {
+  // The scheduler read `queued` before taking it in hand; a worker may have finished it since.
+  // Only a delivery that is still pending, due, and at the same attempt is sent.
+  auto current = store_.get_delivery(queued.id);
+  if (!current || !*current || (*current)->state != store::DeliveryState::kPending ||
+      (*current)->attempts != queued.attempts || (*current)->due_ms > clock_.now_ms()) {
+    return;
+  }
+  const store::DeliveryRecord& d = **current;
   store::AttemptRecord a;
   a.delivery_id = d.id;
   a.attempt = d.attempts + 1;

@@ -231,64 +231,6 @@ class GatedStore final : public ForwardingStore {
   bool open_ = false;
 };
 
-// Keeps the Deliverer's scheduler and workers apart in the one interleaving that makes it send
-// a delivery twice (see DISABLED_NeverSendsAFinishedDeliveryAgainFromAStaleRead): no attempt is
-// recorded while the scheduler is between its read of the due deliveries and the end of its
-// hand-out, which its next call (next_due_ms) marks. Without this the deliverer tests below
-// fail in about one run in six. Take it out once that race is fixed.
-class SerializingStore final : public ForwardingStore {
- public:
-  using ForwardingStore::ForwardingStore;
-
-  // Lets every call through from now on, so that the deliverer can stop.
-  void shut() {
-    {
-      std::lock_guard lock(mu_);
-      shut_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  core::Result<std::vector<DeliveryRecord>> due_deliveries(int64_t now_ms, size_t limit) override {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !recording_ || shut_; });
-      handing_out_ = true;
-    }
-    return inner_.due_deliveries(now_ms, limit);
-  }
-  core::Result<std::optional<int64_t>> next_due_ms() override {
-    {
-      std::lock_guard lock(mu_);
-      handing_out_ = false;
-    }
-    cv_.notify_all();
-    return inner_.next_due_ms();
-  }
-  core::Status record_attempt(const store::AttemptRecord& attempt, DeliveryState state,
-                              int64_t due_ms) override {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return (!handing_out_ && !recording_) || shut_; });
-      recording_ = true;
-    }
-    auto s = inner_.record_attempt(attempt, state, due_ms);
-    {
-      std::lock_guard lock(mu_);
-      recording_ = false;
-    }
-    cv_.notify_all();
-    return s;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool handing_out_ = false;  // the scheduler has read the due deliveries and not handed them out
-  bool recording_ = false;    // a worker is recording an attempt
-  bool shut_ = false;
-};
-
 std::string event_json(const std::string& id, const std::string& source) {
   return R"({"id":")" + id + R"(","source":")" + source +
          R"(","detail-type":"Thing","detail":{"host":"web-1","level":3}})";
@@ -310,9 +252,6 @@ class DispatchTest : public ::testing::Test {
     sender_.release();
     if (gated_) {
       gated_->open();
-    }
-    if (serializing_) {
-      serializing_->shut();
     }
     dispatcher_.reset();
     deliverer_.reset();
@@ -353,9 +292,8 @@ class DispatchTest : public ::testing::Test {
   }
 
   void start_deliverer(int64_t retry_max_ms = 300'000) {
-    serializing_ = std::make_unique<SerializingStore>(*store_);
     deliverer_ = std::make_unique<Deliverer>(
-        *serializing_, rules_, sender_, clock_,
+        *store_, rules_, sender_, clock_,
         DelivererOptions{
             .workers = 2, .retry_base_ms = 1000, .retry_max_ms = retry_max_ms, .poll_ms = 10});
     deliverer_->start();
@@ -430,7 +368,6 @@ class DispatchTest : public ::testing::Test {
   FakeSender sender_;
   std::atomic<int> notified_{0};
   std::unique_ptr<GatedStore> gated_;
-  std::unique_ptr<SerializingStore> serializing_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Deliverer> deliverer_;
 };
@@ -734,15 +671,8 @@ TEST_F(DispatchTest, DeliversARedrivenDeadDelivery) {
   EXPECT_TRUE(deliveries({.state = DeliveryState::kDead}).empty());
 }
 
-// The store's contract for redrive (dispatch_store.hpp) is that attempts count from zero again
-// while the past attempts stay recorded. But delivery_attempts is keyed by (delivery_id,
-// attempt) and record_attempt uses INSERT OR REPLACE (store/sqlite/dispatch.cpp,
-// record_attempt), so the first attempt after a redrive (numbered 1 again) overwrites the
-// record of the original attempt 1: the dead-letter history is lost. Fix: give
-// delivery_attempts its own increasing key (e.g. a rowid or a per-delivery sequence) and
-// insert without OR REPLACE, or keep numbering attempts across redrives and track the retry
-// budget separately.
-TEST_F(DispatchTest, DISABLED_KeepsTheAttemptsBeforeARedriveRecorded) {
+// A redrive starts the retry budget again but keeps every earlier attempt on record.
+TEST_F(DispatchTest, KeepsTheAttemptsBeforeARedriveRecorded) {
   add_simple_rule("r");
   sender_.fail("t", 1, false, "HTTP 400");
   append("e1");
@@ -757,15 +687,9 @@ TEST_F(DispatchTest, DISABLED_KeepsTheAttemptsBeforeARedriveRecorded) {
   EXPECT_EQ(outcomes(id), (Strings{"dead", "delivered"}));
 }
 
-// The scheduler reads the due deliveries from the store without the lock and only then adds
-// their ids to in_hand_ (deliverer.cpp, schedule). When a worker finishes a delivery between
-// the two, the scheduler's read still shows it pending and its id is no longer in hand, so it
-// is queued again: it is sent a second time, from a stale record (attempts as before, so the
-// attempt record is overwritten and a retry's back-off is skipped). Fix: in attempt(), re-read
-// the delivery (get_delivery) and skip it unless it is still pending, due, and has the same
-// number of attempts; or read the due deliveries while holding mu_ so that no worker can let
-// go of an id between the read and the check.
-TEST_F(DispatchTest, DISABLED_NeverSendsAFinishedDeliveryAgainFromAStaleRead) {
+// The scheduler reads the due deliveries before it takes them in hand, so a worker may finish
+// one in between; the worker that gets the stale copy must see that and not send it again.
+TEST_F(DispatchTest, NeverSendsAFinishedDeliveryAgainFromAStaleRead) {
   add_simple_rule("r");
   append("x");
   const int64_t seq = append("y");

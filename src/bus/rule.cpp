@@ -60,8 +60,12 @@ core::Result<int64_t> duration_field(const json::value& v, const std::string& at
     }
     return *ms;
   }
+  // A bare number is seconds; anything past a few centuries cannot be meant (nor multiplied).
+  if (v.is_int64() && v.get_int64() >= 0 && v.get_int64() <= 9'000'000'000LL) {
+    return v.get_int64() * 1000;
+  }
   if (v.is_int64() || v.is_uint64()) {
-    return v.to_number<int64_t>() * 1000;
+    return bad(at, "must be a number of seconds from 0 to 9000000000");
   }
   return bad(at, "must be a duration such as \"30s\" or \"1h\", or a number of seconds");
 }
@@ -285,13 +289,16 @@ core::Result<Rule> parse_rule(const json::value& v, const std::string& origin) {
     return bad("rule", "must be an object");
   }
   const auto& obj = v.get_object();
-  if (auto s = only_keys(obj, {"name", "description", "bus", "enabled", "pattern", "targets"}, "");
+  // "origin" is what rule_to_json adds; it is ignored, so a listed rule can be sent back.
+  if (auto s = only_keys(
+          obj, {"name", "description", "bus", "enabled", "pattern", "targets", "origin"}, "");
       !s.ok()) {
     return s.error();
   }
   Rule r;
   r.origin = origin;
   r.definition = obj;
+  r.definition.erase("origin");
 
   auto name = string_field(obj, "name", "", true);
   if (!name) {
@@ -329,7 +336,9 @@ core::Result<Rule> parse_rule(const json::value& v, const std::string& origin) {
   }
   auto parsed = patterns::parse_pattern_value(*pattern);
   if (!parsed) {
-    return bad("pattern", parsed.error().message());
+    // Errors about the pattern as a whole already begin with "pattern: ".
+    const std::string& message = parsed.error().message();
+    return message.starts_with("pattern: ") ? parsed.error() : bad("pattern", message);
   }
   r.pattern = std::move(*parsed);
 

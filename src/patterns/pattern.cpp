@@ -549,6 +549,10 @@ core::Result<Wildcard> Parser::wildcard(const json::value& arg, const std::strin
 
 core::Result<Pattern> parse_pattern_value(const boost::json::value& json,
                                           const PatternLimits& limits) {
+  if (size_t bytes = json::serialize(json).size(); bytes > limits.max_bytes) {
+    return invalid("", "the pattern is " + std::to_string(bytes) + " bytes, over the " +
+                           std::to_string(limits.max_bytes) + "-byte limit");
+  }
   if (!json.is_object()) {
     return invalid("", "a pattern must be a JSON object, not " + describe(json));
   }

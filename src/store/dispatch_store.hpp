@@ -50,7 +50,9 @@ struct DeliveryRecord {
 // One attempt at a delivery and how it ended.
 struct AttemptRecord {
   int64_t delivery_id = 0;
-  int attempt = 0;  // 1 for the first
+  // Writing: the attempt's number since the delivery's last redrive (1 for the first), which
+  // becomes the delivery's `attempts`. Reading: its number over the delivery's whole life.
+  int attempt = 0;
   int64_t at_ms = 0;
   int64_t duration_ms = 0;
   std::string outcome;  // "delivered", "failed" (will retry) or "dead"

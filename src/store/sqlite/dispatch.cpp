@@ -209,10 +209,12 @@ core::Status SqliteStore::record_attempt(const AttemptRecord& a, DeliveryState s
                                          int64_t due_ms) {
   std::lock_guard lock(write_mu_);
   return write_transaction([&]() -> core::Status {
+    // Attempts are numbered over the delivery's life, across redrives, so none is overwritten;
+    // the delivery's own count (the retry budget) starts again at each redrive.
     auto insert = writer_.prepare(
-        "INSERT OR REPLACE INTO delivery_attempts "
-        "(delivery_id, attempt, at_ms, duration_ms, outcome, detail) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO delivery_attempts (delivery_id, attempt, at_ms, duration_ms, outcome, detail) "
+        "SELECT ?1, COALESCE(MAX(attempt), 0) + 1, ?3, ?4, ?5, ?6 FROM delivery_attempts "
+        "WHERE delivery_id = ?1");
     auto update = writer_.prepare(
         "UPDATE deliveries SET state = ?2, attempts = ?3, due_ms = ?4, updated_ms = ?5, "
         "last_error = ?6 WHERE id = ?1");
@@ -220,7 +222,6 @@ core::Status SqliteStore::record_attempt(const AttemptRecord& a, DeliveryState s
       return insert ? update.error() : insert.error();
     }
     insert->bind(1, a.delivery_id);
-    insert->bind(2, static_cast<int64_t>(a.attempt));
     insert->bind(3, a.at_ms);
     insert->bind(4, a.duration_ms);
     insert->bind(5, a.outcome);
