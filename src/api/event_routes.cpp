@@ -167,7 +167,7 @@ std::optional<std::string> parse_event_query(const std::map<std::string, std::st
       out.descending = value == "desc";
     } else {
       return "unknown parameter \"" + key +
-             "\"; known: since, until, source, detail-type, limit, cursor, order";
+             "\"; known: since, until, source, detail-type, bus, limit, cursor, order";
     }
   }
   return std::nullopt;

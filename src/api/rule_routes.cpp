@@ -74,14 +74,36 @@ json::object replay_json(const store::ReplayRecord& r) {
   return o;
 }
 
+// A rule as the caller may see it: webhook header values often hold credentials, so only an
+// admin (who may change the rule anyway) sees them; others see "(hidden)".
+json::value visible_rule(const bus::Rule& rule, const RouteRequest& req) {
+  json::value out = bus::rule_to_json(rule);
+  if (req.principal && req.principal->role == Role::kAdmin) {
+    return out;
+  }
+  if (auto* targets = out.get_object().if_contains("targets"); targets && targets->is_array()) {
+    for (auto& t : targets->get_array()) {
+      auto* webhook = t.is_object() ? t.get_object().if_contains("webhook") : nullptr;
+      auto* headers =
+          webhook && webhook->is_object() ? webhook->get_object().if_contains("headers") : nullptr;
+      if (headers && headers->is_object()) {
+        for (auto& [name, value] : headers->get_object()) {
+          value = "(hidden)";
+        }
+      }
+    }
+  }
+  return out;
+}
+
 class RuleRoutes {
  public:
   explicit RuleRoutes(BusParts parts) : p_(std::move(parts)) {}
 
-  void list_rules(RouteRequest&, const Respond& respond) {
+  void list_rules(RouteRequest& req, const Respond& respond) {
     json::array out;
     for (const auto& rule : p_.rules.snapshot()->all()) {
-      out.push_back(bus::rule_to_json(*rule));
+      out.push_back(visible_rule(*rule, req));
     }
     respond(json_response(200, json::object{{"rules", std::move(out)}}));
   }
@@ -92,7 +114,7 @@ class RuleRoutes {
       respond(error_response(404, "NotFound", "no rule named " + req.params[0]));
       return;
     }
-    respond(json_response(200, bus::rule_to_json(*rule)));
+    respond(json_response(200, visible_rule(*rule, req)));
   }
 
   // POST /v1/rules creates; PUT /v1/rules/{name} creates or replaces.
@@ -128,16 +150,20 @@ class RuleRoutes {
       return;
     }
 
-    // Durable first, then in force.
+    // In force first, where the whole rule set is checked (loops between buses); then durable,
+    // undoing the change if it cannot be stored.
     std::string name = rule->name;
-    if (auto s = p_.store.put_rule(name, json::serialize(rule->definition), p_.clock.now_ms());
-        !s.ok()) {
-      respond(store_error(s.error()));
-      return;
-    }
+    std::string definition = json::serialize(rule->definition);
     json::value answer = bus::rule_to_json(*rule);
     if (auto s = p_.rules.put(std::move(*rule)); !s.ok()) {
-      respond(error_response(409, "Conflict", s.error().message()));
+      bool conflict = s.error().code() == core::ErrorCode::kAlreadyExists;
+      respond(error_response(conflict ? 409 : 400, conflict ? "Conflict" : "InvalidRule",
+                             s.error().message()));
+      return;
+    }
+    if (auto s = p_.store.put_rule(name, definition, p_.clock.now_ms()); !s.ok()) {
+      (void)(existing ? p_.rules.put(*existing) : p_.rules.remove(name));
+      respond(store_error(s.error()));
       return;
     }
     respond(json_response(existing ? 200 : 201, answer));
@@ -265,7 +291,14 @@ class RuleRoutes {
     store::RedriveFilter filter;
     bool all = false;
     if (o != nullptr) {
-      if (const auto* ids = o->if_contains("ids"); ids != nullptr && ids->is_array()) {
+      for (const auto& [key, value] : *o) {
+        bool known = (key == "ids" && value.is_array()) || (key == "rule" && value.is_string()) ||
+                     (key == "all" && value.is_bool());
+        o = known ? o : nullptr;
+      }
+    }
+    if (o != nullptr) {
+      if (const auto* ids = o->if_contains("ids")) {
         for (const auto& id : ids->get_array()) {
           if (!id.is_int64()) {
             o = nullptr;

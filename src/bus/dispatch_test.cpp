@@ -808,6 +808,35 @@ TEST_F(DispatchTest, ReplaysEveryRuleOfItsBusButNoEventStoredAfterItBegan) {
   EXPECT_EQ((*store_->get_replay("rp"))->matched, 3);
 }
 
+TEST_F(DispatchTest, DeliversAReplayOfEventsThatArrivedLongerAgoThanTheMaximumAge) {
+  add_simple_rule("r", R"(, "retry": {"maximum_event_age": "60s"})");
+  append("old", "app", "default", kNowMs);
+  start_dispatcher();
+  start_deliverer();
+  wait_state(only_delivery().id, DeliveryState::kDelivered);
+
+  // An hour later the event itself is too old for the target, but its replay is a new arrival.
+  clock_.set_ms(kNowMs + kHourMs);
+  ASSERT_TRUE(
+      dispatcher_
+          ->start_replay(
+              {.name = "rp", .bus = "default", .since_ms = kNowMs - 1, .until_ms = kNowMs + 1})
+          .ok());
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& d : deliveries()) {
+      if (!d.replay.empty() && d.state != DeliveryState::kPending) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  for (const auto& d : deliveries()) {
+    if (!d.replay.empty()) {
+      EXPECT_EQ(d.state, DeliveryState::kDelivered) << d.last_error;
+    }
+  }
+}
+
 TEST_F(DispatchTest, RefusesASecondReplayOfTheSameName) {
   add_simple_rule("a");
   start_dispatcher();

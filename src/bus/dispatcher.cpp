@@ -44,7 +44,8 @@ void add_deliveries(const std::vector<std::shared_ptr<const Rule>>& matched,
   }
   if (!replay.empty()) {
     event.get_object()["replay-name"] = replay;
-    text = json::serialize(event);
+    text.clear();
+    patterns::append_json_text(text, event);
   }
 
   for (const auto& rule : matched) {
@@ -55,7 +56,8 @@ void add_deliveries(const std::vector<std::shared_ptr<const Rule>>& matched,
       d.bus = e.record.bus;
       d.event_id = e.record.id;
       d.event_seq = e.seq;
-      d.event_received_ms = e.received_ms;
+      // A replayed event is a new arrival: its maximum event age counts from the replay.
+      d.event_received_ms = replay.empty() ? e.received_ms : now_ms;
       d.input = render_input(target, *rule, event, text, e.received_ms);
       d.replay = replay;
       d.due_ms = now_ms;

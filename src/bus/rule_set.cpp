@@ -1,6 +1,8 @@
 #include "bus/rule_set.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <set>
 
 namespace homeostat::bus {
 
@@ -37,6 +39,68 @@ std::vector<std::shared_ptr<const Rule>> RuleSnapshot::all() const {
 
 RuleSet::RuleSet() : current_(std::make_shared<RuleSnapshot>()) {}
 
+namespace {
+
+// Finds a cycle of bus targets (a rule on bus a forwards to b, one on b forwards to a, ...),
+// which would pass events around for ever. Disabled rules count too: enabling one must not be
+// able to close a loop. Returns the cycle as "a -> b -> a", or "" when there is none.
+std::string bus_cycle(const std::map<std::string, std::shared_ptr<const Rule>>& rules) {
+  std::map<std::string, std::set<std::string>> edges;
+  for (const auto& [name, rule] : rules) {
+    for (const auto& t : rule->targets) {
+      if (t.kind == Target::Kind::kBus) {
+        edges[rule->bus].insert(t.bus);
+      }
+    }
+  }
+  std::map<std::string, int> state;  // 1: on the current path, 2: done
+  std::vector<std::string> path;
+  std::function<std::string(const std::string&)> visit = [&](const std::string& bus) {
+    state[bus] = 1;
+    path.push_back(bus);
+    for (const auto& next : edges[bus]) {
+      if (state[next] == 1) {
+        std::string cycle;
+        auto from = std::find(path.begin(), path.end(), next);
+        for (auto it = from; it != path.end(); ++it) {
+          cycle += *it + " -> ";
+        }
+        return cycle + next;
+      }
+      if (state[next] == 0) {
+        if (auto found = visit(next); !found.empty()) {
+          return found;
+        }
+      }
+    }
+    state[bus] = 2;
+    path.pop_back();
+    return std::string();
+  };
+  std::vector<std::string> starts;
+  for (const auto& [bus, next] : edges) {
+    starts.push_back(bus);
+  }
+  for (const auto& bus : starts) {
+    if (state[bus] == 0) {
+      if (auto found = visit(bus); !found.empty()) {
+        return found;
+      }
+    }
+  }
+  return "";
+}
+
+core::Status refuse_cycles(const std::map<std::string, std::shared_ptr<const Rule>>& rules) {
+  if (auto cycle = bus_cycle(rules); !cycle.empty()) {
+    return core::Error(core::ErrorCode::kInvalidArgument,
+                       "bus targets would forward events in a loop: " + cycle);
+  }
+  return {};
+}
+
+}  // namespace
+
 void RuleSet::publish(std::map<std::string, std::shared_ptr<const Rule>> rules) {
   // Compile outside the lock would race with another writer; rule changes are rare and a
   // compile of thousands of rules takes milliseconds, so it is done under it.
@@ -68,6 +132,9 @@ core::Status RuleSet::reset(std::vector<Rule> file_rules, std::vector<Rule> api_
       }
     }
   }
+  if (auto s = refuse_cycles(rules); !s.ok()) {
+    return s;
+  }
   std::lock_guard lock(mu_);
   publish(std::move(rules));
   return {};
@@ -90,6 +157,9 @@ core::Status RuleSet::reload_files(std::vector<Rule> file_rules) {
                              " already exists (" + rules[name]->origin + ")");
     }
   }
+  if (auto s = refuse_cycles(rules); !s.ok()) {
+    return s;
+  }
   publish(std::move(rules));
   return {};
 }
@@ -104,6 +174,9 @@ core::Status RuleSet::put(Rule rule) {
   }
   std::string name = rule.name;
   rules[name] = std::make_shared<const Rule>(std::move(rule));
+  if (auto s = refuse_cycles(rules); !s.ok()) {
+    return s;
+  }
   publish(std::move(rules));
   return {};
 }

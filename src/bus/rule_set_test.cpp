@@ -243,5 +243,36 @@ TEST(RuleSet, RefusesToMatchAnEventThatIsNotAJsonObject) {
   EXPECT_TRUE(out.empty());
 }
 
+// A rule on bus `from` that forwards every event of `source` to bus `to`.
+Rule forward(const std::string& name, const std::string& from, const std::string& to) {
+  json::object def{{"name", name},
+                   {"bus", from},
+                   {"pattern", json::object{{"source", json::array{"app"}}}},
+                   {"targets", json::array{json::object{{"id", "t"}, {"bus", to}}}}};
+  auto r = parse_rule(def, "api");
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+  return r.ok() ? std::move(*r) : Rule{};
+}
+
+TEST(RuleSet, RefusesBusTargetsThatWouldPassEventsAroundInALoop) {
+  RuleSet set;
+  ASSERT_TRUE(set.put(forward("a-to-b", "a", "b")).ok());
+  ASSERT_TRUE(set.put(forward("b-to-c", "b", "c")).ok());
+
+  auto s = set.put(forward("c-to-a", "c", "a"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), core::ErrorCode::kInvalidArgument);
+  EXPECT_NE(s.error().message().find("a -> b -> c -> a"), std::string::npos) << s.error().message();
+  EXPECT_EQ(set.snapshot()->find("c-to-a"), nullptr);
+  EXPECT_EQ(set.snapshot()->all().size(), 2u);
+
+  // The same loop from files is refused as a whole.
+  std::vector<Rule> files;
+  files.push_back(forward("x-to-y", "x", "y"));
+  files.push_back(forward("y-to-x", "y", "x"));
+  EXPECT_FALSE(set.reload_files(std::move(files)).ok());
+  EXPECT_EQ(set.snapshot()->all().size(), 2u);
+}
+
 }  // namespace
 }  // namespace homeostat::bus

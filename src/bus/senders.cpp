@@ -2,6 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/json.hpp>
 #include <future>
 
@@ -65,10 +68,19 @@ SendResult Senders::webhook(const store::DeliveryRecord& d, const WebhookTarget&
   }
 
   // Event data goes in the body only; the URL and the headers come from the rule.
+  // The rule's own headers come last and replace any of ours they name (curl sends one each).
+  auto rule_sets = [&](std::string_view name) {
+    return std::any_of(w.headers.begin(), w.headers.end(), [&](const auto& h) {
+      return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    });
+  };
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, looks_like_json(d.input)
-                                           ? "Content-Type: application/json"
-                                           : "Content-Type: text/plain; charset=utf-8");
+  if (!rule_sets("Content-Type")) {
+    headers = curl_slist_append(headers, looks_like_json(d.input)
+                                             ? "Content-Type: application/json"
+                                             : "Content-Type: text/plain; charset=utf-8");
+  }
   std::string key = "Idempotency-Key: homeostat-delivery-" + std::to_string(d.id);
   std::string rule = "X-Homeostat-Rule: " + d.rule;
   std::string event = "X-Homeostat-Event-Id: " + d.event_id;
@@ -125,7 +137,9 @@ SendResult Senders::put_on_bus(const store::DeliveryRecord& d, const std::string
   if (ec || !event.is_object()) {
     return {false, false, "the input is not an event"};
   }
-  event.get_object()["id"] = forwarded_event_id(d.event_id, d.rule, d.target);
+  // A replay forwards a copy of its own, beside the one the live event made.
+  event.get_object()["id"] = forwarded_event_id(
+      d.event_id, d.rule, d.replay.empty() ? d.target : d.target + "\n" + d.replay);
   event.get_object().erase("replay-name");  // not an envelope field
   auto entry = parser_.parse_entry(json::serialize(event));
   if (const auto* err = std::get_if<events::EntryError>(&entry)) {

@@ -376,9 +376,11 @@ int serve_until_signalled(const Config& config, const EnvLookup& env) {
   }
   kLog.info("signal received, stopping; a second signal ends the process at once",
             {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  // A second signal takes its default action, so a stop that hangs can still be interrupted.
+  // A second signal takes its default action, so a stop that hangs can still be interrupted;
+  // a reload no longer matters.
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGHUP, SIG_IGN);
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   (*daemon)->stop();
   return 0;

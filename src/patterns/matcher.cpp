@@ -14,6 +14,8 @@ namespace ondemand = simdjson::ondemand;
 namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
+constexpr size_t kMinSteps = 4'000'000;
+constexpr size_t kStepsPerByte = 256;
 
 struct StringHash {
   using is_transparent = void;
@@ -631,14 +633,18 @@ class Walker {
 // Walks the states from the root for one walked event.
 class Visitor {
  public:
-  Visitor(const Matcher::Impl& m, MatchScratch::Impl& s, std::vector<uint32_t>& out)
-      : m_(m), s_(s), out_(out) {}
+  Visitor(const Matcher::Impl& m, MatchScratch::Impl& s, std::vector<uint32_t>& out, size_t budget)
+      : m_(m), s_(s), out_(out), budget_(budget) {}
+
+  // True when the walk stopped because it used up its budget of steps.
+  bool exhausted() const { return budget_ == 0; }
 
   void visit(uint32_t id) {
     const State& state = m_.states[id];
-    if (!first_visit(id, state)) {
+    if (budget_ == 0 || !first_visit(id, state)) {
       return;
     }
+    --budget_;
     for (uint32_t rule : state.accepts) {
       if (s_.rule_seen[rule] != s_.epoch) {
         s_.rule_seen[rule] = s_.epoch;
@@ -761,6 +767,10 @@ class Visitor {
       return;
     }
     for (const auto& f : values) {
+      if (budget_ == 0) {
+        return;
+      }
+      --budget_;
       if (!compatible(f)) {
         continue;
       }
@@ -786,6 +796,7 @@ class Visitor {
   const Matcher::Impl& m_;
   MatchScratch::Impl& s_;
   std::vector<uint32_t>& out_;
+  size_t budget_;  // steps left: state visits and values tried
 };
 
 }  // namespace
@@ -834,8 +845,19 @@ core::Status Matcher::match(std::string_view event_json, MatchScratch& scratch,
     return fail("the event is not valid JSON");
   }
 
-  Visitor visitor(m, s, out);
+  // Arrays of objects that patterns combine can make the walk grow faster than the event; a
+  // budget in proportion to the event's size (and never below four million steps) bounds it.
+  Visitor visitor(m, s, out, std::max<size_t>(kMinSteps, kStepsPerByte * event_json.size()));
   visitor.visit(0);
+  if (visitor.exhausted()) {
+    out.clear();
+    return core::Error(
+        core::ErrorCode::kTooLarge,
+        "the event's arrays combine in too many ways for these patterns (more "
+        "than " +
+            std::to_string(std::max<size_t>(kMinSteps, kStepsPerByte * event_json.size())) +
+            " steps)");
+  }
   std::sort(out.begin(), out.end());
   return {};
 }

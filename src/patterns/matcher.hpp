@@ -59,8 +59,11 @@ class Matcher {
   Matcher& operator=(const Matcher&) = delete;
 
   // Matches one event given as JSON text. On success `out` holds the ids of the matching
-  // rules in ascending order. Fails with kInvalidArgument when the text is not a JSON object;
-  // only the parts of the event that some pattern reads are checked.
+  // rules in ascending order. Fails with kInvalidArgument when the text is not a JSON object
+  // (only the parts of the event that some pattern reads are checked), and with kTooLarge when
+  // matching would take more than max(4,000,000, 256 x the event's bytes) steps, a few
+  // milliseconds per million: possible only when patterns combine fields of several arrays of
+  // objects and the event makes those arrays long.
   core::Status match(std::string_view event_json, MatchScratch& scratch,
                      std::vector<uint32_t>& out) const;
 

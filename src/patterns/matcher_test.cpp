@@ -130,6 +130,33 @@ TEST(Matcher, BoundsTheWorkOnIndependentArrays) {
   EXPECT_EQ(match(*m, event), std::vector<uint32_t>{0});
 }
 
+// Patterns that interleave fields of two arrays of objects (a.x, b.y, then a.z, b.w) make
+// every pair of elements a distinct place to continue from: the work grows with the cube of
+// the arrays' length. The matcher stops at its budget with an error instead of taking seconds.
+TEST(Matcher, RefusesAnEventWhoseArraysCombineBeyondTheStepBudget) {
+  auto patterns = parse_all({R"({"a": {"x": [1], "z": [2]}, "b": {"y": [1], "w": [2]}})",
+                             R"({"a": {"x": [1]}})", R"({"b": {"y": [1]}})"});
+  auto m = Matcher::compile(patterns);
+  auto event = [](int n) {
+    std::string a;
+    std::string b;
+    for (int i = 0; i < n; ++i) {
+      a += std::string(i ? "," : "") + R"({"x": 1, "z": 3})";
+      b += std::string(i ? "," : "") + R"({"y": 1, "w": 3})";
+    }
+    return R"({"a": [)" + a + R"(], "b": [)" + b + "]}";
+  };
+
+  EXPECT_EQ(match(*m, event(20)), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(match(*m, event(100)), (std::vector<uint32_t>{1, 2}));
+  MatchScratch scratch;
+  std::vector<uint32_t> out;
+  auto status = m->match(event(300), scratch, out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), core::ErrorCode::kTooLarge);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(Matcher, AgreesWithTheReferenceOnNestedArraysOfObjects) {
   auto patterns =
       parse_all({R"({"a": {"b": {"c": [1], "d": [2]}}})", R"({"a": {"b": {"c": [1]}, "e": ["x"]}})",

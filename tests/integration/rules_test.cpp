@@ -310,6 +310,27 @@ TEST_F(Rules, ReloadsRuleFilesOnRequestAndOnSighupKeepingTheOldOnesOnError) {
   EXPECT_EQ(call("GET", "/v1/rules", "", 200).at("rules").as_array().size(), 1u);
 }
 
+TEST_F(Rules, ShowsWebhookHeaderValuesToAdminsOnly) {
+  write_config({{"page.yaml", webhook_rule("page")}});
+  ASSERT_TRUE(start()) << daemon_->log();
+  auto viewer = call("POST", "/v1/tokens", R"({"name":"v","role":"viewer"})", 201);
+  auto as_viewer =
+      call("GET", "/v1/rules/page", "", 200, std::string(viewer.at("token").as_string()));
+  EXPECT_EQ(as_viewer.at("targets").at(0).at("webhook").at("headers").at("X-Team"), "(hidden)");
+  auto as_admin = call("GET", "/v1/rules/page", "", 200);
+  EXPECT_EQ(as_admin.at("targets").at(0).at("webhook").at("headers").at("X-Team"), "ops");
+}
+
+TEST_F(Rules, RefusesARedriveRequestItCannotReadExactly) {
+  write_config({{"page.yaml", webhook_rule("page")}});
+  ASSERT_TRUE(start()) << daemon_->log();
+  call("POST", "/v1/dlq/redrive", R"({"ids": 5, "all": true})", 400);
+  call("POST", "/v1/dlq/redrive", R"({"ids": ["x"]})", 400);
+  call("POST", "/v1/dlq/redrive", R"({"everything": true})", 400);
+  call("POST", "/v1/dlq/redrive", "{}", 400);
+  EXPECT_EQ(call("POST", "/v1/dlq/redrive", R"({"ids": [1, 2]})", 200).at("redriven"), 0);
+}
+
 TEST_F(Rules, RefusesToStartWithAnInvalidRuleFileAndSaysWhere) {
   write_config({{"broken.yaml",
                  "name: broken\npattern: {source: [x]}\ntargets:\n"

@@ -47,6 +47,8 @@ CREATE TABLE dispatch_positions (
   consumer TEXT    PRIMARY KEY,
   seq      INTEGER NOT NULL
 );
+-- Rules apply from now on: the events already in the log are not matched when this runs.
+INSERT INTO dispatch_positions (consumer, seq) SELECT 'live', COALESCE(MAX(seq), 0) FROM events;
 CREATE TABLE rules (
   name       TEXT    PRIMARY KEY,
   definition TEXT    NOT NULL,
