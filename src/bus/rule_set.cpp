@@ -78,6 +78,7 @@ std::string bus_cycle(const std::map<std::string, std::shared_ptr<const Rule>>& 
     return std::string();
   };
   std::vector<std::string> starts;
+  starts.reserve(edges.size());
   for (const auto& [bus, next] : edges) {
     starts.push_back(bus);
   }

@@ -57,9 +57,9 @@ struct EventStats {
 };
 
 struct RetentionPolicy {
-  std::optional<int64_t> max_age_ms;  // events received longer ago are removed
-  std::optional<int64_t> max_bytes;   // the oldest events go until the log fits
-  int max_chunks = 0;                 // chunks of up to 1000 events per call; 0 = no bound
+  std::optional<int64_t> max_age_ms;      // events received longer ago are removed
+  std::optional<int64_t> max_bytes;       // the oldest events go until the log fits
+  int max_chunks = 0;                     // chunks of up to 1000 events per call; 0 = no bound
   std::optional<int64_t> keep_after_seq;  // events past this seq are kept whatever their age
 };
 
