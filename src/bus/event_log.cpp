@@ -13,7 +13,7 @@ const core::Logger kLog("bus");
 }  // namespace
 
 EventLog::EventLog(store::EventStore& store, const core::Clock& clock, EventLogOptions options)
-    : store_(store), clock_(clock), options_(options) {}
+    : store_(store), clock_(clock), options_(std::move(options)) {}
 
 EventLog::~EventLog() {
   stop();

@@ -24,8 +24,9 @@ class RuleSnapshot {
     std::shared_ptr<const patterns::Matcher> matcher;
   };
 
-  // The enabled rules of `bus` that `event_json` matches, in name order. Fails when the event
-  // is not a JSON object.
+  // The enabled rules of `bus` that `event_json` matches, in name order. Fails as
+  // Matcher::match does: kInvalidArgument when the event is not a JSON object, kTooLarge past
+  // the matcher's step budget.
   core::Status match(const std::string& bus, std::string_view event_json,
                      patterns::MatchScratch& scratch,
                      std::vector<std::shared_ptr<const Rule>>& out) const;
@@ -42,6 +43,9 @@ class RuleSnapshot {
 class RuleSet {
  public:
   RuleSet();
+
+  // Every change below is refused, with the rules in force kept, when bus targets would then
+  // form a loop (kInvalidArgument, naming it: "a -> b -> a").
 
   // Replaces every rule: the file rules and the API rules. Names must not repeat.
   core::Status reset(std::vector<Rule> file_rules, std::vector<Rule> api_rules);
