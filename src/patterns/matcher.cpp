@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -90,13 +91,79 @@ class ExactStrings {
   std::unique_ptr<StringMap> many_;
 };
 
+// Numeric ranges of one group, for stabbing queries: sorted by lower bound, in blocks that
+// remember their highest upper bound. A value looks only at ranges that start at or below it,
+// and skips every block whose ranges all end below it, so thresholds and narrow buckets alike
+// cost about the ranges that match plus a few blocks, not one check per rule.
+class NumericIndex {
+ public:
+  void add(const NumericRange& r, uint32_t target) {
+    Entry e{r.has_low ? r.low : -INFINITY, r.has_high ? r.high : INFINITY, r.low_inclusive,
+            r.high_inclusive, target};
+    entries_.push_back(e);
+  }
+
+  // Sorts and builds the blocks; call once, after every add.
+  void seal() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const Entry& a, const Entry& b) { return a.low < b.low; });
+    block_high_.clear();
+    for (size_t i = 0; i < entries_.size(); i += kBlock) {
+      double high = -INFINITY;
+      for (size_t j = i; j < std::min(entries_.size(), i + kBlock); ++j) {
+        high = std::max(high, entries_[j].high);
+      }
+      block_high_.push_back(high);
+    }
+  }
+
+  bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
+
+  // Appends the targets of every range that holds `x` (numeric matching covers +/-5e9 only).
+  void find(double x, std::vector<uint32_t>& out) const {
+    if (std::abs(x) > 5.0e9) {
+      return;
+    }
+    auto end = std::upper_bound(entries_.begin(), entries_.end(), x,
+                                [](double v, const Entry& e) { return v < e.low; });
+    size_t n = static_cast<size_t>(end - entries_.begin());
+    for (size_t b = 0; b * kBlock < n; ++b) {
+      if (block_high_[b] < x) {
+        continue;
+      }
+      for (size_t j = b * kBlock; j < std::min(n, (b + 1) * kBlock); ++j) {
+        const Entry& e = entries_[j];
+        bool above = x > e.low || (x == e.low && e.low_inclusive);
+        bool below = x < e.high || (x == e.high && e.high_inclusive);
+        if (above && below) {
+          out.push_back(e.target);
+        }
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kBlock = 32;
+  struct Entry {
+    double low;
+    double high;
+    bool low_inclusive;
+    bool high_inclusive;
+    uint32_t target;
+  };
+  std::vector<Entry> entries_;
+  std::vector<double> block_high_;
+};
+
 // What a group needs beyond exact strings; absent for most groups.
 struct GroupExtras {
   std::unordered_map<double, Targets> numbers;
   Targets on_true, on_false, on_null;
   StringMap folded;  // equals-ignore-case, keys folded
   std::vector<Affixes> prefixes, suffixes, folded_prefixes, folded_suffixes;
-  std::vector<Checked> checked;
+  std::vector<Checked> checked;  // anything-but, cidr and wildcard: one check each
+  NumericIndex numeric;
   Targets if_present;  // {"exists": true}
   Targets if_absent;   // {"exists": false}
   bool needs_fold = false;
@@ -310,6 +377,9 @@ void Matcher::Impl::add_condition(Group& g, const Condition& c, uint32_t target)
     case Op::kExists:
       (c.exists ? group.if_present : group.if_absent).push_back(target);
       break;
+    case Op::kNumeric:
+      group.numeric.add(c.range, target);
+      break;
     default:
       group.checked.push_back(Checked{c, target});
       break;
@@ -419,6 +489,13 @@ std::shared_ptr<const Matcher> Matcher::compile(std::span<const Pattern> pattern
     }
   }
   impl->compute_arrays_below();
+  for (auto& state : impl->states) {
+    for (auto& group : state.groups) {
+      if (group.extras) {
+        group.extras->numeric.seal();
+      }
+    }
+  }
   return std::shared_ptr<const Matcher>(new Matcher(std::move(impl)));
 }
 
@@ -464,7 +541,7 @@ MatcherStats Matcher::stats() const {
       }
       const GroupExtras& g = *group.extras;
       s.transitions += g.numbers.size() + g.on_true.size() + g.on_false.size() + g.on_null.size() +
-                       g.folded.size() + g.checked.size() + g.if_present.size() +
+                       g.folded.size() + g.checked.size() + g.numeric.size() + g.if_present.size() +
                        g.if_absent.size();
       bytes += sizeof(GroupExtras) + map_bytes(g.folded) + g.numbers.size() * 64 +
                g.checked.size() * sizeof(Checked);
@@ -740,6 +817,7 @@ class Visitor {
         if (auto it = group.numbers.find(v.number); it != group.numbers.end()) {
           add(pending, it->second);
         }
+        group.numeric.find(v.number, pending);
         break;
       case Scalar::Kind::kBool:
         add(pending, v.boolean ? group.on_true : group.on_false);

@@ -1,5 +1,6 @@
 #include "patterns/matcher.hpp"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -155,6 +156,49 @@ TEST(Matcher, RefusesAnEventWhoseArraysCombineBeyondTheStepBudget) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), core::ErrorCode::kTooLarge);
   EXPECT_TRUE(out.empty());
+}
+
+TEST(Matcher, IndexesManyNumericRangesOnOneFieldAndAgreesWithTheReference) {
+  // Thresholds, two-sided ranges, open and closed ends and "=", all on one field.
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> pick(-50, 50);
+  std::vector<std::string> texts;
+  const char* lower[] = {">", ">="};
+  const char* upper[] = {"<", "<="};
+  for (int i = 0; i < 600; ++i) {
+    int a = pick(rng);
+    int b = a + 1 + static_cast<int>(rng() % 20);
+    std::string cond;
+    switch (i % 4) {
+      case 0:
+        cond = std::string(R"([")") + lower[rng() % 2] + R"(", )" + std::to_string(a) + "]";
+        break;
+      case 1:
+        cond = std::string(R"([")") + upper[rng() % 2] + R"(", )" + std::to_string(a) + "]";
+        break;
+      case 2:
+        cond = std::string(R"([")") + lower[rng() % 2] + R"(", )" + std::to_string(a) + R"(, ")" +
+               upper[rng() % 2] + R"(", )" + std::to_string(b) + "]";
+        break;
+      default:
+        cond = R"(["=", )" + std::to_string(a) + "]";
+        break;
+    }
+    texts.push_back(R"({"detail": {"v": [{"numeric": )" + cond + "}]}}");
+  }
+  auto patterns = parse_all(texts);
+  auto m = Matcher::compile(patterns);
+  for (double x : {-60.0, -50.0, -10.5, -1.0, 0.0, 0.5, 1.0, 7.0, 25.0, 49.99, 50.0, 70.0, 6e9}) {
+    std::string e = R"({"detail": {"v": )" + std::to_string(x) + "}}";
+    auto parsed = boost::json::parse(e);
+    std::vector<uint32_t> expected;
+    for (uint32_t i = 0; i < patterns.size(); ++i) {
+      if (reference_match(patterns[i], parsed)) {
+        expected.push_back(i);
+      }
+    }
+    EXPECT_EQ(match(*m, e), expected) << e;
+  }
 }
 
 TEST(Matcher, AgreesWithTheReferenceOnNestedArraysOfObjects) {
