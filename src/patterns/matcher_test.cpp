@@ -93,6 +93,11 @@ TEST(Matcher, SkipsSubtreesNoPatternReadsEvenWhenTheyAreLarge) {
   EXPECT_EQ(match(*m, big), std::vector<uint32_t>{0});
 }
 
+TEST(Matcher, CountsEveryValueOfAKeyAnEventRepeats) {
+  auto m = Matcher::compile(parse_all({R"({"source": ["a"]})", R"({"source": ["b"]})"}));
+  EXPECT_EQ(match(*m, R"({"source": "a", "source": "b"})"), (std::vector<uint32_t>{0, 1}));
+}
+
 TEST(Matcher, RefusesTextThatIsNotAJsonObject) {
   auto m = Matcher::compile(parse_all({R"({"source": ["s"]})"}));
   MatchScratch scratch;
