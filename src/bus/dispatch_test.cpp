@@ -426,6 +426,21 @@ TEST_F(DispatchTest, MakesNoDeliveryForAnEventNoRuleMatchesButMovesPastIt) {
   EXPECT_EQ(notified_, 0);
 }
 
+TEST_F(DispatchTest, SavesThePositionItHoldsWhenItStops) {
+  // Batches of one: the first is saved, the next two (no delivery, within the second the
+  // frozen clock never leaves) are held in memory until the stop.
+  add_simple_rule("r");
+  const int64_t first = append("a", "other");
+  append("b", "other");
+  const int64_t last = append("c", "other");
+  start_dispatcher(1);
+  wait_position(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ~20 polls to reach the end
+
+  dispatcher_->stop();
+  EXPECT_EQ(*store_->dispatch_position("live"), last);
+}
+
 TEST_F(DispatchTest, MatchesEachEventOnlyAgainstTheRulesOfItsBus) {
   add_rule(R"({"name": "on-b", "bus": "b", "pattern": {"source": ["app"]},
                "targets": [{"id": "t", "topic": "alerts"}]})");

@@ -111,7 +111,7 @@ void Dispatcher::run() {
       cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
                    [&] { return woken_ || stopping_; });
       if (stopping_) {
-        return;
+        break;
       }
       woken_ = false;
     }
@@ -125,10 +125,28 @@ void Dispatcher::run() {
       }
       std::lock_guard lock(mu_);
       if (stopping_) {
-        return;
+        busy = false;
       }
     }
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      break;
+    }
   }
+  save_live_position();
+}
+
+void Dispatcher::save_live_position() {
+  // At a stop, the stretch matched since the last save is saved too, so that a restart does not
+  // match it again under rules that may have changed.
+  if (!live_position_ || *live_position_ == live_saved_position_) {
+    return;
+  }
+  if (auto s = store_.record_matches("live", *live_position_, {}, nullptr); !s.ok()) {
+    kLog.error("cannot save the dispatch position", {{"error", s.error().message()}});
+    return;
+  }
+  live_saved_position_ = *live_position_;
 }
 
 bool Dispatcher::match_live() {
@@ -171,6 +189,7 @@ bool Dispatcher::match_live() {
     return false;
   }
   live_position_ = events->back().seq;
+  live_saved_position_ = *live_position_;
   live_saved_ms_ = now;
   if (!deliveries.empty() && on_deliveries_) {
     on_deliveries_();

@@ -71,6 +71,7 @@ class Dispatcher {
   bool match_live();
   bool match_replays();
   bool match_replay(store::ReplayRecord replay);
+  void save_live_position();
 
   store::DispatchStore& store_;
   const RuleSet& rules_;
@@ -82,6 +83,7 @@ class Dispatcher {
   // A stretch of events that made no delivery is saved at most once a second: matching it
   // again after a crash makes nothing new, and saving it per batch would cost a commit each.
   std::optional<int64_t> live_position_;
+  int64_t live_saved_position_ = -1;
   int64_t live_saved_ms_ = 0;
 
   std::mutex mu_;
