@@ -127,6 +127,7 @@ class Engine::Impl {
   std::mutex ready_mutex_;
   std::condition_variable ready_cv_;
   std::deque<ExecutionPtr> ready_;
+  bool closed_ = false;  // guarded by ready_mutex_: set once shutdown() has swept ready_
 
   std::mutex commit_mutex_;
   std::condition_variable commit_cv_;
@@ -329,9 +330,19 @@ void Engine::Impl::busy_add(int64_t delta) {
 // Needs execution->mutex held.
 void Engine::Impl::enqueue_locked(const ExecutionPtr& execution) {
   if (execution->phase != Execution::Phase::kIdle) return;
+  std::lock_guard lock(ready_mutex_);
+
+  // After shutdown no worker will take it: a start that got this far is told so here, since
+  // the sweep at the end of shutdown() has already run.
+  if (closed_) {
+    if (execution->on_started) {
+      execution->on_started(core::Error(core::ErrorCode::kUnavailable, "the engine stopped"));
+      execution->on_started = nullptr;
+    }
+    return;
+  }
   execution->phase = Execution::Phase::kQueued;
   busy_add(1);
-  std::lock_guard lock(ready_mutex_);
   ready_.push_back(execution);
   ready_cv_.notify_one();
 }
@@ -395,9 +406,13 @@ bool Engine::Impl::commit_batch(std::vector<ExecutionPtr>& batch) {
     write.execution = execution->record;
     write.execution.snapshot = execution->ended ? std::string() : save_snapshot(*execution);
     write.create = execution->create;
-    write.events = execution->events;
+    // The pending lists move into the write; a commit that fails is retried with the same
+    // writes, so nothing is lost with them.
+    write.events = std::move(execution->events);
+    execution->events.clear();
     write.timers_set = execution->timers_set;
-    write.timers_cleared = execution->timers_cleared;
+    write.timers_cleared = std::move(execution->timers_cleared);
+    execution->timers_cleared.clear();
     writes.push_back(std::move(write));
   }
 
@@ -412,6 +427,9 @@ bool Engine::Impl::commit_batch(std::vector<ExecutionPtr>& batch) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ++commits_;
+  for (const store::ExecutionWrite& write : writes) {
+    history_events_ += static_cast<int64_t>(write.events.size());
+  }
   return true;
 }
 
@@ -441,10 +459,7 @@ void Engine::Impl::committer_loop() {
 }
 
 void Engine::Impl::after_commit(const ExecutionPtr& execution) {
-  history_events_ += static_cast<int64_t>(execution->events.size());
   transitions_ += execution->transitions;
-  execution->events.clear();
-  execution->timers_cleared.clear();
   execution->transitions = 0;
   std::vector<store::TimerRecord> timers = std::move(execution->timers_set);
   execution->timers_set.clear();
@@ -599,10 +614,12 @@ core::Status Engine::Impl::recover() {
     for (auto& [id, frame] : execution->frames) {
       if (frame.waiting != Frame::Waiting::kTask) continue;
       record_event(*execution, "TaskReissued",
-                   json::object{{"frame", frame.id},
-                                {"state", frame.state},
-                                {"key", frame.task_key},
-                                {"attempt", frame.attempt}},
+                   Details()
+                       .field("frame", frame.id)
+                       .field("state", frame.state)
+                       .field("key", frame.task_key)
+                       .field("attempt", frame.attempt)
+                       .text(),
                    now);
       execution->invocations.push_back(task_request(*execution, frame, true));
     }
@@ -669,6 +686,7 @@ void Engine::Impl::shutdown() {
 
   // A start that raced with the stop never reached a worker: tell its caller.
   std::lock_guard lock(ready_mutex_);
+  closed_ = true;
   for (const ExecutionPtr& execution : ready_) {
     if (execution->on_started) {
       execution->on_started(core::Error(core::ErrorCode::kUnavailable, "the engine stopped"));

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "engine/test_resources.hpp"
@@ -201,6 +203,41 @@ TEST_F(EngineTest, StopsARunningExecution) {
   ASSERT_TRUE(ended.ok());
   EXPECT_EQ(ended->status, store::ExecutionStatus::kAborted);
   EXPECT_EQ(ended->error, "Operator.Stop");
+}
+
+// Starts racing a shutdown must all come back, answered or refused, never left waiting.
+TEST(EngineShutdownTest, StartsRacingShutdownAllReturn) {
+  for (int round = 0; round < 100; ++round) {
+    store::memory::MemoryExecutionStore store;
+    ResourceRegistry registry;
+    auto engine = Engine::open(EngineOptions{.store = &store, .tasks = &registry});
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE((*engine)
+                    ->register_machine("m", R"({"StartAt": "S", "States": {
+        "S": {"Type": "Succeed"}}})")
+                    .ok());
+    std::atomic<bool> go{true};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> starters;
+    for (int t = 0; t < 4; ++t) {
+      starters.emplace_back([&] {
+        while (go) {
+          auto started = (*engine)->start(StartRequest{.state_machine = "m"});
+          if (!started.ok()) {
+            EXPECT_EQ(started.error().code(), core::ErrorCode::kUnavailable);
+            ++refused;
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(2ms);
+    (*engine)->shutdown();
+    std::this_thread::sleep_for(1ms);  // starts after the shutdown must be refused
+    go = false;
+    for (auto& starter : starters)
+      starter.join();  // a hang here fails by the test timeout
+    EXPECT_GT(refused.load(), 0);
+  }
 }
 
 // After a restart, an attempt that was in flight goes out again with the same key, and the

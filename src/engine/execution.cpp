@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "states/errors.hpp"
 
 namespace homeostat::engine {
@@ -43,8 +44,8 @@ struct Advancer {
     return ex.context;
   }
 
-  void event(const char* type, const json::object& details) {
-    record_event(ex, type, details, env.now_ms);
+  void event(const char* type, std::string details) {
+    record_event(ex, type, std::move(details), env.now_ms);
   }
 
   void set_timer(Frame& frame, int64_t due_ms) {
@@ -60,11 +61,15 @@ struct Advancer {
   }
 
   // Enters the frame's current state.
-  Step enter(Frame& frame) {
+  Step enter(Frame& frame, bool first_in_frame) {
     frame.entered_ms = env.now_ms;
     frame.waiting = Frame::Waiting::kNothing;
-    json::object details{{"frame", frame.id}, {"state", frame.state}, {"input", frame.input}};
-    event("StateEntered", details);
+    // The input is the output of the frame's previous StateExited, so only a frame's first
+    // state records it: the history stays complete without holding every payload twice.
+    Details details;
+    details.field("frame", frame.id).field("state", frame.state);
+    if (first_in_frame) details.field("input", frame.input);
+    event("StateEntered", details.text());
     return states::enter_state(state_of(frame), frame.input, context_for(frame), env.now_ms);
   }
 
@@ -72,26 +77,30 @@ struct Advancer {
     auto it = ex.frames.find(frame_id);
     if (it == ex.frames.end()) return;  // cancelled while the work waited in the queue
     Frame& frame = it->second;
-    Step step = first ? std::move(*first) : enter(frame);
+    Step step = first ? std::move(*first) : enter(frame, true);
 
     while (true) {
       const states::State& state = state_of(frame);
       if (auto* transition = std::get_if<states::Transition>(&step)) {
-        event("StateExited",
-              json::object{
-                  {"frame", frame.id}, {"state", frame.state}, {"output", transition->output}});
+        event("StateExited", Details()
+                                 .field("frame", frame.id)
+                                 .field("state", frame.state)
+                                 .field("output", transition->output)
+                                 .text());
         ++ex.transitions;
         frame.state = std::move(transition->next);
         frame.input = std::move(transition->output);
         frame.retries.clear();
         frame.attempt = 0;
-        step = enter(frame);
+        step = enter(frame, false);
         continue;
       }
       if (auto* finish = std::get_if<states::Finish>(&step)) {
-        event(
-            "StateExited",
-            json::object{{"frame", frame.id}, {"state", frame.state}, {"output", finish->output}});
+        event("StateExited", Details()
+                                 .field("frame", frame.id)
+                                 .field("state", frame.state)
+                                 .field("output", finish->output)
+                                 .text());
         ++ex.transitions;
         end_frame(frame_id, std::move(finish->output));
         return;
@@ -107,9 +116,11 @@ struct Advancer {
         return;
       }
       if (auto* wait = std::get_if<states::StartWait>(&step)) {
-        event("WaitStarted", json::object{{"frame", frame.id},
-                                          {"state", frame.state},
-                                          {"until", core::format_rfc3339(wait->until_ms, true)}});
+        event("WaitStarted", Details()
+                                 .field("frame", frame.id)
+                                 .field("state", frame.state)
+                                 .field("until", core::format_rfc3339(wait->until_ms, true))
+                                 .text());
         frame.waiting = Frame::Waiting::kWait;
         frame.wait_output = std::move(wait->output);
         set_timer(frame, wait->until_ms);
@@ -128,28 +139,34 @@ struct Advancer {
       int retry_count = 0;
       for (int n : frame.retries)
         retry_count += n;
-      event("RetryScheduled", json::object{{"frame", frame.id},
-                                           {"state", frame.state},
-                                           {"error", error.error},
-                                           {"cause", error.cause},
-                                           {"retry", retry_count},
-                                           {"delayMs", retry->delay_ms}});
+      event("RetryScheduled", Details()
+                                  .field("frame", frame.id)
+                                  .field("state", frame.state)
+                                  .field("error", error.error)
+                                  .field("cause", error.cause)
+                                  .field("retry", retry_count)
+                                  .field("delayMs", retry->delay_ms)
+                                  .text());
       frame.waiting = Frame::Waiting::kRetry;
       set_timer(frame, env.now_ms + retry->delay_ms);
       return std::nullopt;
     }
     if (auto* caught = std::get_if<states::Transition>(&decision)) {
-      event("ErrorCaught", json::object{{"frame", frame.id},
-                                        {"state", frame.state},
-                                        {"error", error.error},
-                                        {"cause", error.cause},
-                                        {"next", caught->next}});
+      event("ErrorCaught", Details()
+                               .field("frame", frame.id)
+                               .field("state", frame.state)
+                               .field("error", error.error)
+                               .field("cause", error.cause)
+                               .field("next", caught->next)
+                               .text());
       return Step(std::move(*caught));
     }
-    event("StateFailed", json::object{{"frame", frame.id},
-                                      {"state", frame.state},
-                                      {"error", error.error},
-                                      {"cause", error.cause}});
+    event("StateFailed", Details()
+                             .field("frame", frame.id)
+                             .field("state", frame.state)
+                             .field("error", error.error)
+                             .field("cause", error.cause)
+                             .text());
     end_frame(frame.id, std::get<Failure>(decision).error);
     return std::nullopt;
   }
@@ -161,14 +178,16 @@ struct Advancer {
     frame.resource = std::move(task.resource);
     frame.task_input = std::move(task.input);
     frame.timeout_ms = task.timeout_ms;
-    event("TaskScheduled", json::object{{"frame", frame.id},
-                                        {"state", frame.state},
-                                        {"resource", frame.resource},
-                                        {"input", frame.task_input},
-                                        {"key", frame.task_key},
-                                        {"attempt", frame.attempt},
-                                        {"timeoutMs", task.timeout_ms},
-                                        {"heartbeatMs", task.heartbeat_ms}});
+    event("TaskScheduled", Details()
+                               .field("frame", frame.id)
+                               .field("state", frame.state)
+                               .field("resource", frame.resource)
+                               .field("input", frame.task_input)
+                               .field("key", frame.task_key)
+                               .field("attempt", frame.attempt)
+                               .field("timeoutMs", task.timeout_ms)
+                               .field("heartbeatMs", task.heartbeat_ms)
+                               .text());
 
     // The earlier of the timeout and the heartbeat ends the attempt. No resource sends
     // heartbeats yet, so a heartbeat interval works as a second, shorter timeout.
@@ -188,9 +207,11 @@ struct Advancer {
                       Step& step) {
     const bool map = state.type == states::StateType::kMap;
     event(map ? "MapStarted" : "ParallelStarted",
-          json::object{{"frame", frame.id},
-                       {"state", frame.state},
-                       {"count", static_cast<int64_t>(branches.inputs.size())}});
+          Details()
+              .field("frame", frame.id)
+              .field("state", frame.state)
+              .field("count", static_cast<int64_t>(branches.inputs.size()))
+              .text());
     frame.waiting = Frame::Waiting::kBranches;
     frame.branch_inputs = std::move(branches.inputs);
     frame.outcomes.assign(frame.branch_inputs.size(), std::nullopt);
@@ -222,10 +243,12 @@ struct Advancer {
       parent.branch_inputs[index] = nullptr;
       ++parent.running;
       event(map ? "MapIterationStarted" : "BranchStarted",
-            json::object{{"frame", child.id},
-                         {"parent", parent.id},
-                         {"state", parent.state},
-                         {"index", static_cast<int64_t>(index)}});
+            Details()
+                .field("frame", child.id)
+                .field("parent", parent.id)
+                .field("state", parent.state)
+                .field("index", static_cast<int64_t>(index))
+                .text());
       const int id = child.id;
       ex.frames.emplace(id, std::move(child));
       work.push_back(Work{id, std::nullopt});
@@ -264,17 +287,15 @@ struct Advancer {
     const states::State& state = state_of(parent);
     const bool map = state.type == states::StateType::kMap;
     const auto* error = std::get_if<states::StatesError>(&outcome);
-    json::object details{{"frame", frame_id},
-                         {"parent", parent_id},
-                         {"state", parent.state},
-                         {"index", static_cast<int64_t>(index)}};
-    if (error != nullptr) {
-      details["error"] = error->error;
-      details["cause"] = error->cause;
-    }
+    Details details;
+    details.field("frame", frame_id)
+        .field("parent", parent_id)
+        .field("state", parent.state)
+        .field("index", static_cast<int64_t>(index));
+    if (error != nullptr) details.field("error", error->error).field("cause", error->cause);
     const char* type = map ? (error ? "MapIterationFailed" : "MapIterationSucceeded")
                            : (error ? "BranchFailed" : "BranchSucceeded");
-    event(type, details);
+    event(type, details.text());
     ex.frames.erase(frame_id);
     --parent.running;
     if (error != nullptr) ++parent.failed;
@@ -339,18 +360,17 @@ struct Advancer {
 
   void finish(store::ExecutionStatus status, const char* type, const json::value* output,
               const states::StatesError* error) {
-    json::object details;
+    Details details;
     if (output != nullptr) {
-      details["output"] = *output;
       ex.record.output = json::serialize(*output);
+      details.field("output", *output);
     }
     if (error != nullptr) {
-      details["error"] = error->error;
-      details["cause"] = error->cause;
+      details.field("error", error->error).field("cause", error->cause);
       ex.record.error = error->error;
       ex.record.cause = error->cause;
     }
-    event(type, details);
+    event(type, details.text());
     for (auto& [id, frame] : ex.frames)
       clear_timer(frame);
     if (ex.machine->timeout_seconds) ex.timers_cleared.emplace_back(kExecutionTimer);
@@ -366,10 +386,12 @@ struct Advancer {
 
   void start() {
     const json::value input = json::parse(ex.record.input);
-    event("ExecutionStarted", json::object{{"input", input},
-                                           {"stateMachine", ex.record.state_machine},
-                                           {"machineHash", ex.record.machine_hash},
-                                           {"name", ex.record.name}});
+    event("ExecutionStarted", Details()
+                                  .field("input", input)
+                                  .field("stateMachine", ex.record.state_machine)
+                                  .field("machineHash", ex.record.machine_hash)
+                                  .field("name", ex.record.name)
+                                  .text());
     if (ex.machine->timeout_seconds) {
       const auto due =
           ex.record.start_ms + static_cast<int64_t>(*ex.machine->timeout_seconds * 1000);
@@ -399,18 +421,23 @@ struct Advancer {
     frame->waiting = Frame::Waiting::kNothing;
     const states::State& state = state_of(*frame);
     if (auto* error = std::get_if<states::StatesError>(&outcome)) {
-      event("TaskFailed", json::object{{"frame", frame->id},
-                                       {"state", frame->state},
-                                       {"key", key},
-                                       {"error", error->error},
-                                       {"cause", error->cause}});
+      event("TaskFailed", Details()
+                              .field("frame", frame->id)
+                              .field("state", frame->state)
+                              .field("key", key)
+                              .field("error", error->error)
+                              .field("cause", error->cause)
+                              .text());
       work.push_back(Work{frame->id, Step(Failure{std::move(*error)})});
       return;
     }
     auto& result = std::get<json::value>(outcome);
-    event("TaskSucceeded",
-          json::object{
-              {"frame", frame->id}, {"state", frame->state}, {"key", key}, {"output", result}});
+    event("TaskSucceeded", Details()
+                               .field("frame", frame->id)
+                               .field("state", frame->state)
+                               .field("key", key)
+                               .field("output", result)
+                               .text());
     Step next = states::complete_task(state, frame->input, result, context_for(*frame));
     work.push_back(Work{frame->id, std::move(next)});
   }
@@ -447,10 +474,12 @@ struct Advancer {
       }
       case Frame::Waiting::kTask: {
         frame->waiting = Frame::Waiting::kNothing;
-        event("TaskTimedOut", json::object{{"frame", frame->id},
-                                           {"state", frame->state},
-                                           {"key", frame->task_key},
-                                           {"error", frame->timeout_error}});
+        event("TaskTimedOut", Details()
+                                  .field("frame", frame->id)
+                                  .field("state", frame->state)
+                                  .field("key", frame->task_key)
+                                  .field("error", frame->timeout_error)
+                                  .text());
         const states::StatesError error{frame->timeout_error, "the task attempt ran out of time"};
         work.push_back(Work{frame->id, Step(Failure{error})});
         return;
@@ -491,14 +520,37 @@ TaskRequest task_request(const Execution& execution, const Frame& frame, bool re
   return request;
 }
 
-void record_event(Execution& execution, const char* type, const json::object& details,
-                  int64_t now_ms) {
+void Details::key(std::string_view key) {
+  if (text_.size() > 1) text_ += ',';
+  core::append_json_string(text_, key);
+  text_ += ':';
+}
+
+Details& Details::field(std::string_view name, int64_t value) {
+  key(name);
+  text_ += std::to_string(value);
+  return *this;
+}
+
+Details& Details::field(std::string_view name, std::string_view value) {
+  key(name);
+  core::append_json_string(text_, value);
+  return *this;
+}
+
+Details& Details::field(std::string_view name, const json::value& value) {
+  key(name);
+  text_ += json::serialize(value);
+  return *this;
+}
+
+void record_event(Execution& execution, const char* type, std::string details, int64_t now_ms) {
   store::HistoryRecord event;
   event.execution_id = execution.record.id;
   event.event_id = execution.record.next_event_id++;
   event.type = type;
   event.time_ms = now_ms;
-  event.details = json::serialize(details);
+  event.details = std::move(details);
   execution.events.push_back(std::move(event));
 }
 

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -119,12 +120,33 @@ void init_context(Execution& execution);
 // Records history, timer changes and invocations in the execution's pending lists.
 void advance(Execution& execution, std::vector<Input> inputs, const AdvanceEnv& env);
 
+// Builds the JSON object text of a history event's details field by field, serialising values
+// straight into the text instead of copying them into a JSON object first.
+class Details {
+ public:
+  Details& field(std::string_view key, int64_t value);
+  Details& field(std::string_view key, std::string_view value);
+  Details& field(std::string_view key, const std::string& value) {
+    return field(key, std::string_view(value));
+  }
+  Details& field(std::string_view key, const char* value) {
+    return field(key, std::string_view(value));
+  }
+  Details& field(std::string_view key, const boost::json::value& value);
+  // The finished object.
+  std::string text() { return std::move(text_) + "}"; }
+
+ private:
+  void key(std::string_view key);
+
+  std::string text_ = "{";
+};
+
 // The request for the task attempt `frame` waits on; `reissued` after a restart.
 TaskRequest task_request(const Execution& execution, const Frame& frame, bool reissued);
 
 // Appends a history event of `type` with `details` to the pending list.
-void record_event(Execution& execution, const char* type, const boost::json::object& details,
-                  int64_t now_ms);
+void record_event(Execution& execution, const char* type, std::string details, int64_t now_ms);
 
 // The snapshot: the frames as JSON text, and back. load_snapshot() needs execution.machine and
 // execution.record set; it fails with kInternal when the snapshot does not fit the machine.

@@ -2,6 +2,9 @@
 // the event log's) so that the engine's commits and the event log's commits take different
 // write locks and never queue behind each other; the layout is in docs/design/executions.md.
 //
+// History is stored in chunks: one row per execution per commit, holding all the events that
+// commit wrote for it (docs/design/executions.md gives the format).
+//
 // One writer connection, guarded by a mutex, serves commit() and the other writes; reads use
 // their own connection under a second mutex, and WAL lets them run beside a commit.
 #pragma once
