@@ -51,5 +51,9 @@ void add_version_command(CLI::App& app, int* exit_code);
 void add_pattern_command(CLI::App& app, int* exit_code);
 // rules, deliveries, dlq, topics, and `events replay`; after add_events_command.
 void add_rules_command(CLI::App& app, int* exit_code);
+// asl validate, asl run: the States Language offline.
+void add_asl_command(CLI::App& app, int* exit_code);
+// state-machines and executions: through a daemon's engine.
+void add_executions_command(CLI::App& app, int* exit_code);
 
 }  // namespace homeostat::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   add_tokens_command(app, &exit_code);
   add_pattern_command(app, &exit_code);
   add_rules_command(app, &exit_code);
+  add_asl_command(app, &exit_code);
+  add_executions_command(app, &exit_code);
   add_version_command(app, &exit_code);
 
   try {

@@ -139,6 +139,13 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
     return as_duration(c.retry_max_ms, 10);
   } else if (key == "delivery.poll") {
     return as_duration(c.dispatch_poll_ms, 10);
+  } else if (key == "engine.workers") {
+    int64_t v = 0;
+    auto s = as_int(v, 1, 64);
+    c.engine_workers = static_cast<int>(v);
+    return s;
+  } else if (key == "engine.test_record_file") {
+    c.engine_test_record_file = value;
   } else {
     return bad(where, "unknown setting \"" + key + "\"");
   }
@@ -236,7 +243,8 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
                                          "retention.max_bytes",
                                          "delivery.workers",
                                          "delivery.retry_base",
-                                         "delivery.retry_max"};
+                                         "delivery.retry_max",
+                                         "engine.workers"};
   for (const char* key : kEnvKeys) {
     std::string name = "HOMEOSTAT_";
     for (const char* p = key; *p != '\0'; ++p) {

@@ -46,6 +46,12 @@ struct Config {
   int64_t retry_base_ms = 1000;     // the first retry's wait; it doubles per attempt
   int64_t retry_max_ms = 300'000;   // the longest wait between attempts
   int64_t dispatch_poll_ms = 1000;  // how often idle dispatch threads look for work
+
+  // The execution engine.
+  int engine_workers = 2;
+  // Where the test resource test:record appends its lines; empty leaves it unregistered. For
+  // tests only: the test resources are not meant for production state machines.
+  std::string engine_test_record_file;
 };
 
 // Settings given on the command line; unset ones leave the lower layers alone.

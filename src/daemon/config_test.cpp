@@ -273,6 +273,8 @@ TEST_F(ConfigTest, RefusesAFileWithAnUnknownKeyOrBadValueNamingTheKey) {
       {"http:\n  threads:\n    - 1\n", {": http.threads", "expected a value or a map"}},
       {"- listen\n- data\n", {"expected a map of settings"}},
       {"listen: [unclosed\n", {"not valid YAML"}},
+      {"engine:\n  workers: 0\n", {": engine.workers", "from 1 to 64"}},
+      {"engine:\n  record_file: x\n", {R"(unknown setting "engine.record_file")"}},
   };
   const std::string file = (fs::path(dir_.path()) / "homeostat.yaml").string();
   for (const BadFile& c : cases) {
@@ -349,6 +351,22 @@ struct Converted {
   std::string text;
   int64_t want;
 };
+
+TEST_F(ConfigTest, ReadsTheEngineSettingsFromTheFileAndTheEnvironment) {
+  auto defaults = load();
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_EQ(defaults->engine_workers, 2);
+  EXPECT_EQ(defaults->engine_test_record_file, "");
+
+  write_yaml("engine:\n  workers: 8\n  test_record_file: /tmp/record.ndjson\n");
+  auto from_file = load();
+  ASSERT_TRUE(from_file.ok()) << from_file.error().message();
+  EXPECT_EQ(from_file->engine_workers, 8);
+  EXPECT_EQ(from_file->engine_test_record_file, "/tmp/record.ndjson");
+  auto from_env = load({{"HOMEOSTAT_ENGINE_WORKERS", "3"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message();
+  EXPECT_EQ(from_env->engine_workers, 3);
+}
 
 TEST(ParseDurationMs, ReadsEachUnitAndBareSeconds) {
   const std::vector<Converted> cases = {

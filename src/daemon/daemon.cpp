@@ -24,7 +24,11 @@
 #include "bus/senders.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "daemon/state_machines.hpp"
+#include "engine/engine.hpp"
+#include "engine/test_resources.hpp"
 #include "events/envelope.hpp"
+#include "store/sqlite/execution_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace homeostat::daemon {
@@ -160,6 +164,10 @@ struct Daemon::Parts {
   std::unique_ptr<bus::Senders> senders;
   std::unique_ptr<bus::Deliverer> deliverer;
   std::unique_ptr<bus::Dispatcher> dispatcher;
+  std::unique_ptr<store::sqlite::SqliteExecutionStore> executions;
+  std::unique_ptr<engine::ResourceRegistry> resources;
+  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<StateMachineCatalog> machines;
   std::unique_ptr<api::Router> router;
   std::unique_ptr<api::Server> server;
   std::string url;
@@ -180,6 +188,47 @@ core::Result<size_t> Daemon::reload_files(Parts& p) {
   size_t count = p.rules->snapshot()->all().size();
   kLog.info("rule files reloaded", {{"rules", static_cast<int64_t>(count)}});
   return count;
+}
+
+// Opens <data>/executions.db, the task resources, the engine and the state machines.
+core::Status Daemon::start_engine(Parts& p) {
+  store::sqlite::ExecutionStoreOptions so;
+  so.path = (fs::path(p.config.data_dir) / "executions.db").string();
+  so.synchronous_full = p.config.synchronous_full;
+  auto opened = store::sqlite::SqliteExecutionStore::open(so);
+  if (!opened) {
+    core::Error e = opened.error();
+    return e.with_context("store " + so.path);
+  }
+  p.executions = std::move(*opened);
+
+  // Only the test resources exist so far; test:record only when the operator names its file.
+  p.resources = std::make_unique<engine::ResourceRegistry>();
+  engine::add_test_resources(*p.resources,
+                             engine::TestResourceOptions{p.config.engine_test_record_file});
+
+  engine::EngineOptions eo;
+  eo.store = p.executions.get();
+  eo.tasks = p.resources.get();
+  eo.workers = p.config.engine_workers;
+  auto engine = engine::Engine::open(eo);
+  if (!engine) {
+    core::Error e = engine.error();
+    return e.with_context("engine");
+  }
+  p.engine = std::move(*engine);
+  const auto stats = p.engine->stats();
+  kLog.info("engine started", {{"workers", static_cast<int64_t>(p.config.engine_workers)},
+                               {"running", stats.running}});
+
+  // A bad state machine file is logged and skipped; the daemon starts with the others.
+  p.machines =
+      std::make_unique<StateMachineCatalog>(*p.engine, p.config.config_dir, p.config.data_dir);
+  if (auto loaded = p.machines->load(); !loaded) {
+    core::Error e = loaded.error();
+    return e.with_context("state machines");
+  }
+  return {};
 }
 
 core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const EnvLookup& env) {
@@ -288,6 +337,15 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   p->deliverer->start();
   kLog.info("rules loaded", {{"rules", static_cast<int64_t>(rule_count)}});
 
+  // The execution engine, on its own database so that its commits never wait for the event
+  // log's. Opening it continues every execution that was running when the daemon stopped.
+  if (auto s = start_engine(*p); !s.ok()) {
+    p->dispatcher->stop();
+    p->deliverer->stop();
+    p->log->stop();
+    return s.error();
+  }
+
   // Routes and the server.
   p->router = std::make_unique<api::Router>(*p->auth);
   api::add_health_routes(*p->router, *p->store);
@@ -297,9 +355,12 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   api::add_rule_routes(*p->router, api::BusParts{*p->store, *p->rules, *p->dispatcher,
                                                  [parts] { parts->deliverer->wake(); },
                                                  [parts] { return reload_files(*parts); }, clock});
+  api::add_execution_routes(*p->router,
+                            api::ExecutionParts{*p->machines, *p->engine, *p->executions});
 
   p->server = std::make_unique<api::Server>(*server, *p->router);
   if (auto s = p->server->start(); !s.ok()) {
+    p->engine->shutdown();
     p->dispatcher->stop();
     p->deliverer->stop();
     p->log->stop();
@@ -322,6 +383,10 @@ core::Result<size_t> Daemon::reload_rules() {
   return reload_files(*parts_);
 }
 
+core::Result<size_t> Daemon::reload_state_machines() {
+  return parts_->machines->reload_files();
+}
+
 Daemon::~Daemon() {
   stop();
 }
@@ -340,6 +405,9 @@ void Daemon::stop() {
   // Requests in flight finish first: their commits complete and their answers are written.
   parts_->server->stop();
   parts_->server->wait();
+  // Executions stop where they stand: what is committed continues at the next start, and an
+  // attempt in flight is issued again then.
+  parts_->engine->shutdown();
   // Matching stops at a batch boundary and deliveries in flight finish; what is left is
   // durable and resumes at the next start. The deliverer goes before the log, since a bus
   // target appends to it.
@@ -369,10 +437,11 @@ int serve_until_signalled(const Config& config, const EnvLookup& env) {
     kLog.error("cannot start", {{"error", daemon.error().message()}});
     return 1;
   }
-  // SIGHUP reloads the rule files; SIGINT and SIGTERM stop.
+  // SIGHUP reloads the rule and state machine files; SIGINT and SIGTERM stop.
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
     (void)(*daemon)->reload_rules();
+    (void)(*daemon)->reload_state_machines();
   }
   kLog.info("signal received, stopping; a second signal ends the process at once",
             {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});

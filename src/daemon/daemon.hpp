@@ -2,9 +2,10 @@
 // them, and stops them in the order that loses nothing.
 //
 // Start: data directory (locked against a second daemon) -> store -> tokens -> event log ->
+// execution store -> engine (continuing the executions that were running) -> state machines ->
 // routes -> HTTP server -> address file. Stop: the server stops taking requests and finishes
-// the ones it holds (their commits complete) -> the event log commits what is queued -> the
-// store closes.
+// the ones it holds (their commits complete) -> the engine stops where its executions stand ->
+// the event log commits what is queued -> the stores close.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,10 @@ class Daemon {
   // Returns how many rules are in force.
   core::Result<size_t> reload_rules();
 
+  // Reads the state machine files of <config>/state-machines again; a bad file is logged and
+  // skipped. Returns how many files were skipped.
+  core::Result<size_t> reload_state_machines();
+
   // Stops gracefully; blocks until every acknowledged write is committed. Idempotent.
   void stop();
 
@@ -35,6 +40,7 @@ class Daemon {
   struct Parts;
   explicit Daemon(std::unique_ptr<Parts> parts);
   static core::Result<size_t> reload_files(Parts& parts);
+  static core::Status start_engine(Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -7,30 +7,15 @@
 #include <cstdio>
 #include <fstream>
 
+#include "support/cli_run.hpp"
 #include "support/daemon_process.hpp"
 
 namespace homeostat::testing {
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-// Runs the homeostat binary through the shell with `args`; stdout is captured, stderr goes
-// to the test's output.
+// Runs the homeostat binary with `args`, feeding it `stdin_file` when one is given.
 CliRun run(const std::string& args, const std::string& stdin_file = "") {
-  std::string cmd = std::string(HOMEOSTAT_BINARY) + " " + args;
-  if (!stdin_file.empty()) cmd += " < " + stdin_file;
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return run_homeostat(stdin_file.empty() ? args : args + " < " + stdin_file);
 }
 
 class Cli : public ::testing::Test {

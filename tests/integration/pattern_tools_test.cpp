@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "support/cli_run.hpp"
 #include "support/daemon_process.hpp"
 
 namespace homeostat::testing {
@@ -24,16 +25,10 @@ struct Run {
 // Runs the homeostat binary with `args` (shell syntax), capturing stdout and stderr.
 Run run(const TempDir& dir, const std::string& args) {
   const std::string err_file = dir.path() + "/stderr";
-  const std::string cmd = std::string(HOMEOSTAT_BINARY) + " " + args + " 2>" + err_file;
+  const CliRun cli = run_homeostat(args + " 2>" + err_file);
   Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-    r.out.append(buf, n);
-  }
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.code = cli.code;
+  r.out = cli.out;
   r.err = read_file(err_file);
   return r;
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "support/cli_run.hpp"
 #include "support/daemon_process.hpp"
 #include "support/webhook_receiver.hpp"
 
@@ -19,11 +20,6 @@ namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
-
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
 
 class RulesCli : public ::testing::Test {
  protected:
@@ -43,19 +39,7 @@ class RulesCli : public ::testing::Test {
   std::string data() const { return dir_.path() + "/data"; }
 
   // Runs `homeostat ARGS --data DIR`; stdout is captured, stderr goes to the test's output.
-  CliRun run(const std::string& args) {
-    std::string cmd = std::string(HOMEOSTAT_BINARY) + " " + args + " --data " + data();
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-      r.out.append(buf, n);
-    }
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-  }
+  CliRun run(const std::string& args) { return run_homeostat(args + " --data " + data()); }
 
   // Runs `args` until its output contains `text`, for up to 10 s.
   CliRun run_until(const std::string& args, const std::string& text) {
