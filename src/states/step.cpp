@@ -1,5 +1,6 @@
 #include "states/step.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 #include <utility>
@@ -233,6 +234,72 @@ std::optional<int64_t> to_count(std::optional<double> value) {
   return static_cast<int64_t>(*value);
 }
 
+// A batcher limit written literally or as a path; std::nullopt when neither is there.
+std::variant<std::optional<double>, Failure> batcher_number(const State& state,
+                                                            const json::object& batcher,
+                                                            const char* name,
+                                                            const json::value& input) {
+  NumberOrPath field;
+  if (const json::value* value = batcher.if_contains(name)) {
+    field.value = value->to_number<double>();
+  } else if (const json::value* path = batcher.if_contains(std::string(name) + "Path")) {
+    auto parsed = Path::parse_reference(path->as_string());
+    if (!parsed) return runtime_failure(parsed.error().message());
+    field.path = std::move(*parsed);
+  }
+  return resolve_number(state, field, name, input);
+}
+
+// ItemBatcher (distributed mode): groups the item inputs into batches of at most
+// MaxItemsPerBatch items and MaxInputBytesPerBatch bytes, each run as one child with the input
+// {"Items": [...], "BatchInput": <BatchInput expanded against the state's input>}.
+std::variant<std::vector<json::value>, Failure> batch_items(const State& state,
+                                                            const json::value& batcher_value,
+                                                            std::vector<json::value> items,
+                                                            const json::value& input,
+                                                            const Context& context) {
+  const json::object& batcher = batcher_value.as_object();
+  auto max_items = batcher_number(state, batcher, "MaxItemsPerBatch", input);
+  if (auto* failure = std::get_if<Failure>(&max_items)) return std::move(*failure);
+  auto max_bytes = batcher_number(state, batcher, "MaxInputBytesPerBatch", input);
+  if (auto* failure = std::get_if<Failure>(&max_bytes)) return std::move(*failure);
+  const auto item_limit =
+      static_cast<size_t>(std::max(1.0, std::get<std::optional<double>>(max_items).value_or(1e18)));
+  const auto byte_limit = static_cast<size_t>(
+      std::max(1.0, std::get<std::optional<double>>(max_bytes).value_or(double(kMaxPayloadBytes))));
+
+  std::optional<json::value> batch_input;
+  if (const json::value* templ = batcher.if_contains("BatchInput")) {
+    auto expanded = apply_parameters(*templ, input, context);
+    if (auto* error = std::get_if<StatesError>(&expanded)) return Failure{std::move(*error)};
+    batch_input = std::move(std::get<json::value>(expanded));
+  }
+
+  // Greedy: a batch closes when the next item would pass either limit. An item larger than the
+  // byte limit on its own still gets a batch of its own rather than being dropped.
+  std::vector<json::value> batches;
+  json::array current;
+  size_t current_bytes = 0;
+  auto close = [&] {
+    if (current.empty()) return;
+    json::object batch{{"Items", std::move(current)}};
+    if (batch_input) batch["BatchInput"] = *batch_input;
+    batches.emplace_back(std::move(batch));
+    current = json::array();
+    current_bytes = 0;
+  };
+  for (json::value& item : items) {
+    const size_t bytes = payload_size(item);
+    if (!current.empty() && (current.size() >= item_limit || current_bytes + bytes > byte_limit)) {
+      close();
+    }
+    current_bytes += bytes;
+    current.push_back(std::move(item));
+  }
+  close();
+  return batches;
+}
+
 Step enter_map(const State& state, const json::value& input, const Context& context) {
   // ItemsPath picks the array out of the effective input.
   json::value items = input;
@@ -280,6 +347,11 @@ Step enter_map(const State& state, const json::value& input, const Context& cont
                                      "ToleratedFailurePercentage", input);
     if (auto* failure = std::get_if<Failure>(&percentage)) return std::move(*failure);
     run.tolerated_failure_percentage = std::get<std::optional<double>>(percentage);
+    if (state.item_batcher) {
+      auto batched = batch_items(state, *state.item_batcher, std::move(run.inputs), input, context);
+      if (auto* failure = std::get_if<Failure>(&batched)) return std::move(*failure);
+      run.inputs = std::move(std::get<std::vector<json::value>>(batched));
+    }
   }
   return run;
 }
