@@ -96,6 +96,7 @@ class Engine::Impl {
       const std::string& hash);
   void deliver(const std::string& execution_id, Input input);
   void enqueue_locked(const ExecutionPtr& execution);
+  void release_locked(const ExecutionPtr& execution);
   void busy_add(int64_t delta);
   void worker_loop();
   void committer_loop();
@@ -257,22 +258,48 @@ core::Result<store::ExecutionRecord> Engine::Impl::start(const StartRequest& req
         "an execution named '" + record.name + "' of '" + record.state_machine + "' exists");
   }
 
-  // Hand it to a worker and wait until ExecutionStarted is durable.
+  // The caller's thread takes the first steps itself (no worker hand-off on the way to the
+  // first commit), then waits until ExecutionStarted is durable.
   std::promise<core::Result<store::ExecutionRecord>> started;
   auto future = started.get_future();
   execution->on_started = [&started](core::Result<store::ExecutionRecord> result) {
     started.set_value(std::move(result));
   };
   {
+    std::lock_guard lock(execution->mutex);
+    execution->phase = Execution::Phase::kRunning;
+    busy_add(1);
+  }
+  {
     std::lock_guard lock(executions_mutex_);
     executions_[record.id] = execution;
   }
-  ++started_;
+  std::vector<Input> inputs;
+  inputs.emplace_back(Input::Kind::kStart);
+  advance(*execution, std::move(inputs), AdvanceEnv{clock_.now_ms(), options_.random});
+
+  bool accepted = false;
   {
     std::lock_guard lock(execution->mutex);
-    execution->inbox.emplace_back(Input::Kind::kStart);
-    enqueue_locked(execution);
+    std::lock_guard commit_lock(commit_mutex_);
+    if (!workers_done_) {
+      execution->phase = Execution::Phase::kCommitting;
+      to_commit_.push_back(execution);
+      commit_cv_.notify_one();
+      accepted = true;
+    }
   }
+  if (!accepted) {
+    // The engine stopped while the first steps were taken: nothing was written.
+    {
+      std::lock_guard lock(executions_mutex_);
+      executions_.erase(record.id);
+    }
+    busy_add(-1);
+    release_name();
+    return core::Error(core::ErrorCode::kUnavailable, "the engine stopped");
+  }
+  ++started_;
   auto result = future.get();
   release_name();
   return result;
@@ -347,6 +374,21 @@ void Engine::Impl::enqueue_locked(const ExecutionPtr& execution) {
   ready_cv_.notify_one();
 }
 
+// Needs execution->mutex held. A thread is done with the execution: it goes back to the ready
+// queue when input arrived meanwhile, and rests otherwise. Going straight back keeps it counted
+// as busy throughout, so virtual time cannot jump past input that is already waiting.
+void Engine::Impl::release_locked(const ExecutionPtr& execution) {
+  if (execution->inbox.empty()) {
+    execution->phase = Execution::Phase::kIdle;
+    busy_add(-1);
+    return;
+  }
+  execution->phase = Execution::Phase::kQueued;
+  std::lock_guard lock(ready_mutex_);
+  ready_.push_back(execution);
+  ready_cv_.notify_one();
+}
+
 void Engine::Impl::deliver(const std::string& execution_id, Input input) {
   ExecutionPtr execution;
   {
@@ -390,9 +432,7 @@ void Engine::Impl::worker_loop() {
       continue;
     }
     std::lock_guard lock(execution->mutex);
-    execution->phase = Execution::Phase::kIdle;
-    busy_add(-1);
-    if (!execution->inbox.empty()) enqueue_locked(execution);
+    release_locked(execution);
   }
 }
 
@@ -496,9 +536,7 @@ void Engine::Impl::after_commit(const ExecutionPtr& execution) {
     return;
   }
   std::lock_guard lock(execution->mutex);
-  execution->phase = Execution::Phase::kIdle;
-  busy_add(-1);
-  if (!execution->inbox.empty()) enqueue_locked(execution);
+  release_locked(execution);
 }
 
 void Engine::Impl::invoke(const ExecutionPtr& execution, const TaskRequest& request) {
