@@ -8,6 +8,8 @@
 //   engine_bench latency --store sqlite|memory [--starts N] [--dir DIR]
 //     Starts N executions of a machine that waits 60 s, one after another, and prints the
 //     latency of start() (until ExecutionStarted is durable): p50, p99, max.
+//   engine_bench machine
+//     Prints the throughput machine, e.g. for `homeostat asl run`.
 //
 // Tasks use test:echo, which answers at once: the figures are the engine's own cost.
 #include <CLI/CLI.hpp>
@@ -218,8 +220,13 @@ int main(int argc, char** argv) {
   CLI::App* lat = app.add_subcommand("latency", "Start latency, one start at a time");
   common(lat);
   lat->add_option("--starts", options.starts, "Executions to start");
+  CLI::App* print = app.add_subcommand("machine", "Print the throughput machine's definition");
   CLI11_PARSE(app, argc, argv);
 
+  if (print->parsed()) {
+    std::printf("%s\n", kMachine);
+    return 0;
+  }
   if (tp->parsed()) return throughput(options);
   return latency(options);
 }
