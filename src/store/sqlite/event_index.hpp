@@ -45,6 +45,8 @@ class EventIndexer {
   // The fewest and the most rows one indexing transaction takes.
   static constexpr int64_t kMinChunk = 5000;
   static constexpr int64_t kMaxChunk = 200000;
+  // The nice value of the indexer's thread: it runs when the threads that ingest leave CPU.
+  static constexpr int kNice = 10;
 
   // Opens or creates the index file and makes sure it belongs to the log named by `log_token`
   // and is not ahead of `log_max_seq` (the highest seq the log has ever used), emptying it
