@@ -61,6 +61,8 @@ class EventIndexer {
   // Starts the thread that indexes in the background. Idempotent.
   void start();
   // Stops the thread after the chunk in hand. Idempotent; the destructor calls it.
+  // Limitation: a chunk is not interrupted, so a stop during a large catch-up waits for it
+  // (measured at 10-15 us per event: up to about 3 s for a full chunk of 200,000).
   void stop();
 
   // Says that the log has committed rows up to `seq`. Thread-safe and cheap.
