@@ -116,6 +116,8 @@ core::Status apply(Config& c, const std::string& key, const std::string& value,
       return bad(where, "expected full or normal, got \"" + value + "\"");
     }
     c.synchronous_full = value == "full";
+  } else if (key == "store.index_delay") {
+    return as_duration(c.index_delay_ms, 1);
   } else if (key == "retention.max_age") {
     int64_t v = 0;
     auto s = as_duration(v, 1000);
@@ -239,6 +241,7 @@ core::Result<Config> load_config(const ConfigFlags& flags, const EnvLookup& env)
                                          "tls.key",
                                          "allow_insecure_listen",
                                          "store.synchronous",
+                                         "store.index_delay",
                                          "retention.max_age",
                                          "retention.max_bytes",
                                          "delivery.workers",

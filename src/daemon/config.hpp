@@ -37,6 +37,7 @@ struct Config {
   events::Limits limits;
   events::Defaults defaults;
   bool synchronous_full = true;
+  int64_t index_delay_ms = 100;  // how long a few unindexed events wait for more
   std::optional<int64_t> retention_max_age_ms;
   std::optional<int64_t> retention_max_bytes;
   int64_t retention_interval_ms = 60'000;

@@ -261,6 +261,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config, const 
   so.path = (fs::path(config.data_dir) / "homeostat.db").string();
   so.synchronous = config.synchronous_full ? store::sqlite::Synchronous::kFull
                                            : store::sqlite::Synchronous::kNormal;
+  so.index_delay_ms = config.index_delay_ms;
   auto opened = store::sqlite::SqliteStore::open(so, clock.now_ms());
   if (!opened) {
     return opened.error().with_context("store " + so.path);

@@ -87,7 +87,7 @@ core::Result<Connection> Connection::open(const std::string& path, bool read_onl
   sqlite3* db = nullptr;
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-      SQLITE_OPEN_NOMUTEX;
+      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     core::Error error = sqlite_error(db, "open " + path);
     sqlite3_close(db);
@@ -132,6 +132,33 @@ core::Status Connection::exec(const std::string& sql) {
 
 int64_t Connection::changes() const {
   return sqlite3_changes64(db_);
+}
+
+int64_t Connection::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::string sqlite_uri(const std::string& path, bool read_only) {
+  // Every byte that could end the path or start a query or escape is percent-encoded; so is
+  // the quote, since the URI goes into SQL text.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (const char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '/' || c == '.' || c == '-' || c == '_' || c == '~';
+    if (plain) {
+      uri.push_back(c);
+    } else {
+      uri.push_back('%');
+      uri.push_back(kHex[b >> 4]);
+      uri.push_back(kHex[b & 15]);
+    }
+  }
+  if (read_only) {
+    uri += "?mode=ro";
+  }
+  return uri;
 }
 
 }  // namespace homeostat::store::sqlite

@@ -61,6 +61,8 @@ class Connection {
   core::Status exec(const std::string& sql);
   // Number of rows the last statement changed.
   int64_t changes() const;
+  // The rowid of the last row inserted on this connection.
+  int64_t last_insert_rowid() const;
 
   sqlite3* raw() const { return db_; }
 
@@ -69,6 +71,10 @@ class Connection {
 
   sqlite3* db_ = nullptr;
 };
+
+// The `file:` URI naming `path`, for ATTACH; with read_only, the database is attached read-only
+// (a transaction on the connection then never takes its write lock).
+std::string sqlite_uri(const std::string& path, bool read_only);
 
 // Turns the connection's last error into an Error carrying what was being done.
 core::Error sqlite_error(sqlite3* db, std::string_view doing);

@@ -9,6 +9,9 @@ namespace homeostat::store::sqlite {
 // The columns read_event expects, in its order.
 inline constexpr const char* kEventColumns =
     "seq, received_ms, id, source, detail_type, time_ms, body, bus";
+// The same columns of an events table named `e` in the query.
+inline constexpr const char* kEventColumnsOfE =
+    "e.seq, e.received_ms, e.id, e.source, e.detail_type, e.time_ms, e.body, e.bus";
 
 inline StoredEvent read_event(const Statement& s) {
   StoredEvent e;

@@ -102,6 +102,34 @@ CREATE TABLE replays (
   finished_ms INTEGER NOT NULL
 );
 )sql"},
+      // The events table again, without its UNIQUE id and its three secondary indexes: a commit
+      // now appends rows only, and the lookup indexes live in the index file
+      // (event_index.hpp). SQLite cannot drop a UNIQUE constraint, so the rows are copied into
+      // a new table; the AUTOINCREMENT counter is carried over so that no seq is ever reused.
+      {3, "events without per-commit indexes, and the log identity the index file names", R"sql(
+CREATE TABLE events_v3 (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT    NOT NULL,
+  time_ms      INTEGER NOT NULL,
+  received_ms  INTEGER NOT NULL,
+  source       TEXT    NOT NULL,
+  detail_type  TEXT    NOT NULL,
+  body         TEXT    NOT NULL,
+  bus          TEXT    NOT NULL DEFAULT 'default'
+);
+INSERT INTO events_v3 (seq, id, time_ms, received_ms, source, detail_type, body, bus)
+  SELECT seq, id, time_ms, received_ms, source, detail_type, body, bus FROM events ORDER BY seq;
+DELETE FROM sqlite_sequence WHERE name = 'events_v3';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events';
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE TABLE store_identity (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  token     TEXT    NOT NULL
+);
+INSERT INTO store_identity (singleton, token) VALUES (1, lower(hex(randomblob(16))));
+)sql"},
   };
   return kMigrations;
 }

@@ -29,6 +29,37 @@ core::Status configure(Connection& db, const SqliteOptions& options, bool writer
 
 }  // namespace
 
+std::string default_index_path(const std::string& log_path) {
+  constexpr std::string_view kSuffix = ".db";
+  if (log_path.size() > kSuffix.size() && log_path.ends_with(kSuffix)) {
+    return log_path.substr(0, log_path.size() - kSuffix.size()) + ".index.db";
+  }
+  return log_path + ".index";
+}
+
+namespace {
+
+struct LogIdentity {
+  std::string token;
+  int64_t max_seq = 0;  // the highest seq the log has ever used
+};
+
+core::Result<LogIdentity> log_identity(Connection& db) {
+  auto stmt = db.prepare(
+      "SELECT (SELECT token FROM store_identity), MAX(COALESCE((SELECT seq FROM sqlite_sequence "
+      "WHERE name = 'events'), 0), COALESCE((SELECT MAX(seq) FROM events), 0))");
+  if (!stmt) {
+    return stmt.error();
+  }
+  auto row = stmt->step();
+  if (!row) {
+    return row.error();
+  }
+  return LogIdentity{stmt->column_text(0), stmt->column_int(1)};
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options,
                                                              int64_t now_ms) {
   // The writer first: it creates the file, turns on WAL and migrates the schema.
@@ -43,17 +74,39 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions
     return s.error();
   }
 
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*writer)));
-  auto insert = store->writer_.prepare(
-      "INSERT INTO events (id, time_ms, received_ms, source, detail_type, body, bus) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING");
-  auto stats = store->writer_.prepare(
-      "UPDATE event_stats SET count = count + ?1, bytes = bytes + ?2 WHERE singleton = 1");
-  if (!insert || !stats) {
-    return insert ? stats.error() : insert.error();
+  // The index file next: every other connection attaches it, so it must exist first.
+  auto identity = log_identity(*writer);
+  if (!identity) {
+    return identity.error();
   }
-  store->insert_event_ = std::move(*insert);
-  store->add_stats_ = std::move(*stats);
+  EventIndexOptions index_options;
+  index_options.index_path =
+      options.index_path.empty() ? default_index_path(options.path) : options.index_path;
+  index_options.log_path = options.path;
+  index_options.cache_mib = options.cache_mib;
+  index_options.delay_ms = options.index_delay_ms;
+  auto indexer = EventIndexer::open(index_options, identity->token, identity->max_seq);
+  if (!indexer) {
+    return indexer.error();
+  }
+  const std::string index_uri = sqlite_uri(index_options.index_path, true);
+  const std::string attach = "ATTACH DATABASE '" + index_uri + "' AS idx";
+
+  // Attached read-only, so that the writer's BEGIN IMMEDIATE locks the log and not the index.
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*writer)));
+  store->indexer_ = std::move(*indexer);
+  if (auto s = store->writer_.exec(attach); !s.ok()) {
+    return s.error();
+  }
+  if (auto s = store->prepare_writes(); !s.ok()) {
+    return s.error();
+  }
+  {
+    std::lock_guard lock(store->write_mu_);
+    if (auto s = store->load_ids(); !s.ok()) {
+      return core::Error(s.error()).with_context("loading the ids of stored events");
+    }
+  }
 
   for (int i = 0; i < options.read_connections; ++i) {
     auto reader = Connection::open(options.path, true);
@@ -63,9 +116,102 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions
     if (auto s = configure(*reader, options, false); !s.ok()) {
       return s.error();
     }
+    if (auto s = reader->exec(attach); !s.ok()) {
+      return s.error();
+    }
     store->readers_.push_back(std::move(*reader));
   }
+  if (options.background_index) {
+    store->indexer_->start();
+  }
   return store;
+}
+
+SqliteStore::~SqliteStore() {
+  indexer_->stop();
+}
+
+core::Status SqliteStore::prepare_writes() {
+  auto insert = writer_.prepare(
+      "INSERT INTO events (id, time_ms, received_ms, source, detail_type, body, bus) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  auto stats = writer_.prepare(
+      "UPDATE event_stats SET count = count + ?1, bytes = bytes + ?2 WHERE singleton = 1");
+  auto id_at_seq = writer_.prepare("SELECT id FROM events WHERE seq = ?1");
+  // The id among the indexed events with its hash, or among the events past the watermark.
+  auto find_id = writer_.prepare(
+      "SELECT 1 FROM idx.by_id AS k CROSS JOIN events AS e ON e.seq = k.seq "
+      "WHERE k.id_hash = ?1 AND e.id = ?2 "
+      "UNION ALL SELECT 1 FROM events "
+      "WHERE seq > (SELECT indexed_seq FROM idx.index_state) AND id = ?2 LIMIT 1");
+  for (auto* r : {&insert, &stats, &id_at_seq, &find_id}) {
+    if (!*r) {
+      return r->error();
+    }
+  }
+  insert_event_ = std::move(*insert);
+  add_stats_ = std::move(*stats);
+  id_at_seq_ = std::move(*id_at_seq);
+  find_id_ = std::move(*find_id);
+  return {};
+}
+
+core::Status SqliteStore::load_ids() {
+  // One read transaction, so that the indexed part and the tail past the watermark meet
+  // exactly. Index entries of removed events are left out.
+  if (auto s = writer_.exec("BEGIN"); !s.ok()) {
+    return s;
+  }
+  auto body = [&]() -> core::Status {
+    auto indexed = writer_.prepare(
+        "SELECT id_hash, seq FROM idx.by_id "
+        "WHERE seq >= (SELECT COALESCE(MIN(seq), 0) FROM events)");
+    if (!indexed) {
+      return indexed.error();
+    }
+    for (;;) {
+      auto row = indexed->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        break;
+      }
+      ids_.put(static_cast<uint64_t>(indexed->column_int(0)), indexed->column_int(1));
+    }
+    auto tail = writer_.prepare(
+        "SELECT seq, id FROM events WHERE seq > (SELECT indexed_seq FROM idx.index_state)");
+    if (!tail) {
+      return tail.error();
+    }
+    for (;;) {
+      auto row = tail->step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        return {};
+      }
+      ids_.put(id_hash(tail->column_text(1)), tail->column_int(0));
+    }
+  };
+  core::Status s = body();
+  (void)writer_.exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  return s;
+}
+
+core::Result<int64_t> SqliteStore::index_now() {
+  int64_t total = 0;
+  for (;;) {
+    auto indexed = indexer_->index_chunk(EventIndexer::kMaxChunk);
+    if (!indexed) {
+      return indexed.error();
+    }
+    total += *indexed;
+    if (*indexed < EventIndexer::kMaxChunk) {
+      return total;
+    }
+  }
 }
 
 SqliteStore::ReadLease SqliteStore::lease_reader() {
@@ -100,14 +246,55 @@ core::Status SqliteStore::write_transaction(const std::function<core::Status()>&
   return s;
 }
 
+core::Result<bool> SqliteStore::is_stored(const std::string& id, uint64_t hash) {
+  const int64_t hinted = ids_.find(hash);
+  if (hinted == 0) {
+    return false;
+  }
+
+  // Most hits are the same id sent again: compare with the row the table names.
+  id_at_seq_.bind(1, hinted);
+  auto row = id_at_seq_.step();
+  const bool same = row && *row && id_at_seq_.column_text(0) == id;
+  id_at_seq_.reset();
+  if (!row) {
+    return row.error();
+  }
+  if (same) {
+    return true;
+  }
+
+  // The table names another event: one that retention removed, or another id with the same
+  // hash. The index and the rows past its watermark settle it.
+  find_id_.bind(1, static_cast<int64_t>(hash));
+  find_id_.bind(2, id, true);
+  auto found = find_id_.step();
+  find_id_.reset();
+  if (!found) {
+    return found.error();
+  }
+  return *found;
+}
+
 core::Status SqliteStore::append_events(std::span<const std::span<const EventRecord>> batches,
                                         int64_t received_ms) {
   std::lock_guard lock(write_mu_);
-  return write_transaction([&]() -> core::Status {
+  int64_t last_seq = 0;
+  core::Status status = write_transaction([&]() -> core::Status {
     int64_t added = 0;
     int64_t added_bytes = 0;
     for (const auto batch : batches) {
       for (const EventRecord& r : batch) {
+        // A repeated id is skipped and not counted: the first write wins.
+        const uint64_t hash = id_hash(r.id);
+        auto stored = is_stored(r.id, hash);
+        if (!stored) {
+          return stored.error();
+        }
+        if (*stored) {
+          continue;
+        }
+
         // The texts live in the caller's records until the commit, so SQLite need not copy them.
         insert_event_.bind(1, r.id, true);
         insert_event_.bind(2, r.time_ms);
@@ -121,11 +308,12 @@ core::Status SqliteStore::append_events(std::span<const std::span<const EventRec
         if (!s.ok()) {
           return s;
         }
-        // A duplicate id changes nothing and is not counted.
-        if (writer_.changes() > 0) {
-          ++added;
-          added_bytes += static_cast<int64_t>(r.json.size());
-        }
+        // Recorded before the commit, so that a repeat later in this group is caught. After a
+        // rollback the entry names a row that is not there, which is_stored checks.
+        last_seq = writer_.last_insert_rowid();
+        ids_.put(hash, last_seq);
+        ++added;
+        added_bytes += static_cast<int64_t>(r.json.size());
       }
     }
     add_stats_.bind(1, added);
@@ -134,15 +322,27 @@ core::Status SqliteStore::append_events(std::span<const std::span<const EventRec
     add_stats_.reset();
     return s;
   });
+  if (status.ok() && last_seq > 0) {
+    indexer_->notify_committed(last_seq);
+  }
+  return status;
 }
 
 core::Result<std::optional<StoredEvent>> SqliteStore::get_event(const std::string& id) {
+  // The index finds indexed events by the hash of their id; past the watermark, the few rows
+  // not indexed yet are compared one by one. One statement, so one snapshot of each file.
   ReadLease db = lease_reader();
-  auto stmt = db->prepare(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = ?1");
+  auto stmt = db->prepare(std::string("SELECT ") + kEventColumnsOfE +
+                          " FROM idx.by_id AS k CROSS JOIN events AS e ON e.seq = k.seq"
+                          " WHERE k.id_hash = ?1 AND e.id = ?2 UNION ALL SELECT " +
+                          kEventColumns +
+                          " FROM events WHERE seq > (SELECT indexed_seq FROM idx.index_state)"
+                          " AND id = ?2 LIMIT 1");
   if (!stmt) {
     return stmt.error();
   }
-  stmt->bind(1, id);
+  stmt->bind(1, id_hash_sql(id));
+  stmt->bind(2, id);
   auto row = stmt->step();
   if (!row) {
     return row.error();
@@ -153,22 +353,49 @@ core::Result<std::optional<StoredEvent>> SqliteStore::get_event(const std::strin
   return std::optional<StoredEvent>(read_event(*stmt));
 }
 
+namespace {
+
+// The WHERE conditions of a listing on the columns named with `prefix`, the ORDER BY and the
+// LIMIT. The parameters: ?1 since, ?2 until, ?3 source, ?4 detail-type, ?5 ?6 the cursor, ?7 the
+// limit, ?8 bus.
+std::string listing_conditions(const EventQuery& q, const std::string& key,
+                               const std::string& row) {
+  std::string sql;
+  if (q.since_ms) sql += " AND " + key + "time_ms >= ?1";
+  if (q.until_ms) sql += " AND " + key + "time_ms < ?2";
+  if (q.source) sql += " AND " + key + "source = ?3";
+  if (q.detail_type) sql += " AND " + (q.source ? row : key) + "detail_type = ?4";
+  if (q.bus) sql += " AND " + row + "bus = ?8";
+  if (q.after) {
+    sql +=
+        " AND (" + key + "time_ms, " + key + "seq)" + (q.descending ? " < " : " > ") + "(?5, ?6)";
+  }
+  const std::string dir = q.descending ? " DESC" : " ASC";
+  return sql + " ORDER BY " + key + "time_ms" + dir + ", " + key + "seq" + dir + " LIMIT ?7";
+}
+
+}  // namespace
+
 core::Result<EventPage> SqliteStore::list_events(const EventQuery& q) {
   if (q.limit == 0) {
     return EventPage{};
   }
 
-  // Only the conditions asked for go into the SQL, so that SQLite picks the matching index.
-  std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE 1 = 1";
-  if (q.since_ms) sql += " AND time_ms >= ?1";
-  if (q.until_ms) sql += " AND time_ms < ?2";
-  if (q.source) sql += " AND source = ?3";
-  if (q.detail_type) sql += " AND detail_type = ?4";
-  if (q.bus) sql += " AND bus = ?8";
-  if (q.after)
-    sql += q.descending ? " AND (time_ms, seq) < (?5, ?6)" : " AND (time_ms, seq) > (?5, ?6)";
-  sql += q.descending ? " ORDER BY time_ms DESC, seq DESC" : " ORDER BY time_ms ASC, seq ASC";
-  sql += " LIMIT ?7";
+  // Two parts, merged: the events up to the index's watermark, found through the index that
+  // matches the filters (source first, then detail-type, else time), which gives them in order
+  // without sorting; and the few events past the watermark, read from the log and sorted. One
+  // statement, so both parts see one snapshot of each file and meet at the same watermark.
+  // Index entries whose event retention has removed find no row in the join and drop out.
+  const char* index = q.source ? "by_source" : q.detail_type ? "by_detail_type" : "by_time";
+  const std::string indexed = std::string("SELECT ") + kEventColumnsOfE + " FROM idx." + index +
+                              " AS k CROSS JOIN events AS e ON e.seq = k.seq WHERE 1 = 1" +
+                              listing_conditions(q, "k.", "e.");
+  const std::string tail = std::string("SELECT ") + kEventColumns +
+                           " FROM events WHERE seq > (SELECT indexed_seq FROM idx.index_state)" +
+                           listing_conditions(q, "", "");
+  const std::string dir = q.descending ? " DESC" : " ASC";
+  const std::string sql = "SELECT * FROM (" + indexed + ") UNION ALL SELECT * FROM (" + tail +
+                          ") ORDER BY time_ms" + dir + ", seq" + dir + " LIMIT ?7";
 
   ReadLease db = lease_reader();
   auto stmt = db->prepare(sql);

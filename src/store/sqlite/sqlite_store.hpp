@@ -1,10 +1,16 @@
-// The embedded store: one SQLite database file in WAL mode.
+// The embedded store: the log database file in WAL mode, and beside it the index file that
+// holds the event log's lookup indexes.
 //
-// Design: one write connection, guarded by write_mu_, serves every write; the bus's group
-// commit means it is used by one thread at a time in practice. A small pool of read-only
-// connections serves reads, which in WAL mode run alongside a writer without waiting for it.
-// With synchronous=FULL (the default) a committed transaction survives power loss; with NORMAL
-// it survives a process crash but may lose the last commits on power loss.
+// Design: one write connection, guarded by write_mu_, serves every write to the log; the bus's
+// group commit means it is used by one thread at a time in practice. A commit of events
+// appends their rows and nothing else: duplicates are caught with an in-memory table of id
+// hashes (checked against the rows on a hit), and the indexes by id, time, source and
+// detail-type are brought up to date afterwards by the EventIndexer's thread, in the index
+// file. A small pool of read-only connections, each with the index file attached, serves
+// reads, which in WAL mode run alongside the writers without waiting for them; a read of
+// events combines the indexes with the rows the indexer has not reached yet, so it sees every
+// committed event. With synchronous=FULL (the default) a committed transaction survives power
+// loss; with NORMAL it survives a process crash but may lose the last commits on power loss.
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +23,8 @@
 #include "store/dispatch_store.hpp"
 #include "store/event_store.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/event_index.hpp"
+#include "store/sqlite/id_hash.hpp"
 #include "store/token_store.hpp"
 
 namespace homeostat::store::sqlite {
@@ -28,13 +36,32 @@ struct SqliteOptions {
   Synchronous synchronous = Synchronous::kFull;
   int read_connections = 4;
   int64_t cache_mib = 64;
+  // The index file; empty: beside `path`, its ".db" replaced by ".index.db".
+  std::string index_path;
+  // How long a few unindexed events wait for more before the indexer takes them.
+  int64_t index_delay_ms = 100;
+  // Whether a thread keeps the indexes up to date; without it only index_now() does (tests).
+  bool background_index = true;
 };
+
+// Where the index file of the log at `log_path` lives by default.
+std::string default_index_path(const std::string& log_path);
 
 class SqliteStore final : public EventStore, public TokenStore, public DispatchStore {
  public:
   // Opens or creates the database and migrates it to the current schema.
   static core::Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options,
                                                          int64_t now_ms);
+  // Stops the indexer thread first; what it had not indexed is indexed at the next open.
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Indexes every event not yet indexed, on the caller's thread, and returns how many. Only for
+  // a store opened without background_index (tests); not thread-safe against other calls of it.
+  core::Result<int64_t> index_now();
+  // Every event with a seq up to this one is in the indexes. Thread-safe.
+  int64_t indexed_seq() const { return indexer_->indexed_seq(); }
 
   core::Status append_events(std::span<const std::span<const EventRecord>> batches,
                              int64_t received_ms) override;
@@ -98,6 +125,13 @@ class SqliteStore final : public EventStore, public TokenStore, public DispatchS
   ReadLease lease_reader();
   void return_reader(Connection c);
   core::Status write_transaction(const std::function<core::Status()>& body);
+  // Prepares the statements of append_events.
+  core::Status prepare_writes();
+  // Fills ids_ with the hash of every stored event. REQUIRES: write_mu_ held.
+  core::Status load_ids();
+  // Whether an event with this id is stored (or inserted by the open transaction).
+  // REQUIRES: write_mu_ held, inside a write transaction.
+  core::Result<bool> is_stored(const std::string& id, uint64_t hash);
   // Runs an INSERT of a token with its four fields bound as ?1..?4.
   core::Status write_token(const char* sql, const TokenRecord& t);
 
@@ -105,10 +139,16 @@ class SqliteStore final : public EventStore, public TokenStore, public DispatchS
   Connection writer_;       // GUARDED_BY(write_mu_)
   Statement insert_event_;  // GUARDED_BY(write_mu_)
   Statement add_stats_;     // GUARDED_BY(write_mu_)
+  Statement id_at_seq_;     // GUARDED_BY(write_mu_)
+  Statement find_id_;       // GUARDED_BY(write_mu_)
+  IdSeqTable ids_;          // GUARDED_BY(write_mu_); the hash of every stored event's id
 
   std::mutex read_mu_;
   std::condition_variable read_cv_;
   std::vector<Connection> readers_;  // GUARDED_BY(read_mu_); idle read connections
+
+  // Last, so that it is destroyed (and its thread stopped) before the connections above.
+  std::unique_ptr<EventIndexer> indexer_;
 };
 
 }  // namespace homeostat::store::sqlite
