@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <charconv>
 #include <utility>
 
@@ -17,6 +18,35 @@ using core::ErrorCode;
 bool ends_dot_name(char c) {
   return c == '.' || c == '[';
 }
+
+// Inside a filter a name also ends where the expression goes on: "@.price<10" compares "price".
+bool ends_dot_name_in_filter(char c) {
+  switch (c) {
+    case ' ':
+    case ')':
+    case '=':
+    case '!':
+    case '<':
+    case '>':
+    case '&':
+    case '|':
+      return true;
+    default:
+      return ends_dot_name(c);
+  }
+}
+
+bool is_number_char(char c) {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Parentheses in one filter may nest this deep; the parser recurses once per level, and no
+// sensible filter comes near it.
+constexpr int kMaxFilterDepth = 32;
 
 // Characters that need bracket notation or a backslash: they mean something in JsonPath, so
 // accepting them bare would make a typo look like a key.
@@ -106,7 +136,8 @@ class Parser {
 
   core::Result<PathSegment> parse_dot_name(std::size_t start, bool descendants) {
     std::string name;
-    while (pos_ < text_.size() && !ends_dot_name(text_[pos_])) {
+    while (pos_ < text_.size() &&
+           !(filter_open_ ? ends_dot_name_in_filter(text_[pos_]) : ends_dot_name(text_[pos_]))) {
       char c = text_[pos_];
       if (c == '\\') {
         if (pos_ + 1 >= text_.size()) return fail("a backslash ends the path", pos_);
@@ -130,7 +161,7 @@ class Parser {
     skip_spaces();
     if (pos_ >= text_.size()) return fail("unterminated '['", open);
     PathSegment segment = make_segment(PathSegment::Kind::kName, descendants, start);
-    if (at('?')) return fail("filter expressions are not supported", pos_);
+    if (at('?')) return parse_filter(std::move(segment), open);
     if (at('*')) {
       ++pos_;
       segment.kind = PathSegment::Kind::kWildcard;
@@ -243,6 +274,178 @@ class Parser {
     return close_bracket(std::move(segment), open);
   }
 
+  // "[?(expression)]", with `pos_` on the '?'. The expression is parsed into a tree here, once,
+  // so selecting never meets a syntax error.
+  core::Result<PathSegment> parse_filter(PathSegment segment, std::size_t open) {
+    if (filter_open_) return fail("a filter cannot hold another filter", pos_);
+    filter_open_ = open;
+    ++pos_;  // '?'
+    skip_spaces();
+    if (!at('(')) return fail("expected '(' after '?'", pos_);
+    ++pos_;
+
+    auto expression = parse_junction(FilterExpression::Kind::kOr);
+    if (!expression.ok()) return expression.error();
+    skip_spaces();
+    if (pos_ >= text_.size()) return fail("unterminated filter", open);
+    if (!at(')')) return fail("expected ')', '&&' or '||'", pos_);
+    ++pos_;
+    filter_open_.reset();
+
+    segment.kind = PathSegment::Kind::kFilter;
+    segment.filter = std::make_shared<const FilterExpression>(std::move(expression).value());
+    return close_bracket(std::move(segment), open);
+  }
+
+  // A chain joined by "||" (whose links are "&&" chains) or by "&&" (whose links are primaries),
+  // so that && binds tighter. A chain of one is returned as that one expression.
+  core::Result<FilterExpression> parse_junction(FilterExpression::Kind kind) {
+    const bool is_or = kind == FilterExpression::Kind::kOr;
+    const std::string_view token = is_or ? "||" : "&&";
+    skip_spaces();
+    FilterExpression junction;
+    junction.kind = kind;
+    junction.offset = pos_;
+    while (true) {
+      auto link = is_or ? parse_junction(FilterExpression::Kind::kAnd) : parse_primary();
+      if (!link.ok()) return link;
+      junction.children.push_back(std::move(link).value());
+      skip_spaces();
+      if (!text_.substr(pos_).starts_with(token)) break;
+      pos_ += token.size();
+    }
+    if (junction.children.size() == 1) return std::move(junction.children.front());
+    return junction;
+  }
+
+  // A parenthesised expression, a comparison, or an existence test.
+  core::Result<FilterExpression> parse_primary() {
+    skip_spaces();
+    if (at('(')) return parse_group();
+
+    FilterExpression leaf;
+    leaf.offset = pos_;
+    auto left = parse_operand();
+    if (!left.ok()) return left.error();
+    skip_spaces();
+    auto op = parse_operator();
+    if (!op.ok()) return op.error();
+    if (!*op) {
+      if (!left->relative) return fail("a literal alone is not a test", leaf.offset);
+      leaf.kind = FilterExpression::Kind::kExists;
+      leaf.left = std::move(left).value();
+      return leaf;
+    }
+
+    skip_spaces();
+    auto right = parse_operand();
+    if (!right.ok()) return right.error();
+    leaf.kind = FilterExpression::Kind::kCompare;
+    leaf.op = **op;
+    leaf.left = std::move(left).value();
+    leaf.right = std::move(right).value();
+    return leaf;
+  }
+
+  core::Result<FilterExpression> parse_group() {
+    const std::size_t open = pos_;
+    if (++depth_ > kMaxFilterDepth) return fail("parentheses nested too deeply", open);
+    ++pos_;  // '('
+    auto inner = parse_junction(FilterExpression::Kind::kOr);
+    if (!inner.ok()) return inner;
+    skip_spaces();
+    if (pos_ >= text_.size()) return fail("unterminated '('", open);
+    if (!at(')')) return fail("expected ')', '&&' or '||'", pos_);
+    ++pos_;
+    --depth_;
+    return inner;
+  }
+
+  // A comparison operator, or std::nullopt when none follows (an existence test).
+  core::Result<std::optional<FilterExpression::Op>> parse_operator() {
+    using Op = FilterExpression::Op;
+    struct Spelling {
+      std::string_view text;
+      Op op;
+    };
+    // Two-character spellings first, so "<=" is not read as "<".
+    static constexpr Spelling kSpellings[] = {{"==", Op::kEq}, {"!=", Op::kNe}, {"<=", Op::kLe},
+                                              {">=", Op::kGe}, {"<", Op::kLt},  {">", Op::kGt}};
+    const std::string_view rest = text_.substr(pos_);
+    if (rest.starts_with("=~")) return fail("regular expressions are not supported", pos_);
+    for (const auto& spelling : kSpellings) {
+      if (rest.starts_with(spelling.text)) {
+        pos_ += spelling.text.size();
+        return std::optional<Op>(spelling.op);
+      }
+    }
+    if (at('=')) return fail("'=' is not an operator; use '=='", pos_);
+    return std::optional<Op>();
+  }
+
+  // "@" and a relative path, or a literal.
+  core::Result<FilterExpression::Operand> parse_operand() {
+    FilterExpression::Operand operand;
+    if (pos_ >= text_.size()) return fail("unterminated filter", *filter_open_);
+    const char c = text_[pos_];
+    if (c == '@') return parse_relative();
+    if (c == '$') return fail("a filter can refer only to '@', not to '$'", pos_);
+    if (c == '\'' || c == '"') {
+      auto text = parse_quoted();
+      if (!text.ok()) return text.error();
+      operand.literal = json::string(*text);
+      return operand;
+    }
+    if (is_number_start(c)) {
+      auto number = parse_number();
+      if (!number.ok()) return number.error();
+      operand.literal = std::move(number).value();
+      return operand;
+    }
+    for (std::string_view word : {"true", "false", "null"}) {
+      const std::size_t end = pos_ + word.size();
+      const bool whole_word = end >= text_.size() || !is_word_char(text_[end]);
+      if (text_.substr(pos_).starts_with(word) && whole_word) {
+        pos_ = end;
+        operand.literal = word == "null" ? json::value(nullptr) : json::value(word == "true");
+        return operand;
+      }
+    }
+    return fail("expected '@' or a literal", pos_);
+  }
+
+  // "@" followed by names and indices: the only steps that lead to one value, so an operand is
+  // never a set and a comparison always has one answer.
+  core::Result<FilterExpression::Operand> parse_relative() {
+    const std::size_t at_sign = pos_;
+    ++pos_;  // '@'
+    FilterExpression::Operand operand;
+    operand.relative = true;
+    while (at('.') || at('[')) {
+      auto segment = parse_segment();
+      if (!segment.ok()) return segment.error();
+      const bool single =
+          segment->kind == PathSegment::Kind::kName || segment->kind == PathSegment::Kind::kIndex;
+      if (segment->descendants || !single) {
+        return fail("only names and indices may follow '@'", segment->offset);
+      }
+      operand.path.push_back(std::move(segment).value());
+    }
+    if (operand.path.empty()) return fail("'@' must be followed by a name or an index", at_sign);
+    return operand;
+  }
+
+  // A JSON number: the token runs to the first character that cannot be part of one.
+  core::Result<json::value> parse_number() {
+    const std::size_t begin = pos_;
+    while (pos_ < text_.size() && is_number_char(text_[pos_]))
+      ++pos_;
+    boost::system::error_code ec;
+    json::value number = json::parse(text_.substr(begin, pos_ - begin), ec);
+    if (ec || !number.is_number()) return fail("expected a number", begin);
+    return number;
+  }
+
   // Looks ahead from a number to see whether a ':' follows it inside this bracket.
   bool is_slice() const {
     for (std::size_t i = pos_; i < text_.size() && text_[i] != ']'; ++i) {
@@ -269,6 +472,8 @@ class Parser {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::optional<std::size_t> filter_open_;  // the '[' of the filter being parsed, if any
+  int depth_ = 0;                           // parentheses open in that filter
 };
 
 // Resolves an index against an array of `size` elements; negative counts from the end.
@@ -277,6 +482,104 @@ std::optional<std::size_t> resolve_index(std::int64_t index, std::size_t size) {
   const std::int64_t resolved = index < 0 ? signed_size + index : index;
   if (resolved < 0 || resolved >= signed_size) return std::nullopt;
   return static_cast<std::size_t>(resolved);
+}
+
+// Follows a filter operand's relative path from the element; nullptr when a step is missing.
+const json::value* follow(const std::vector<PathSegment>& path, const json::value& element) {
+  const json::value* node = &element;
+  for (const auto& segment : path) {
+    if (segment.kind == PathSegment::Kind::kName) {
+      const auto* object = node->if_object();
+      node = object == nullptr ? nullptr : object->if_contains(segment.name);
+    } else {
+      const auto* array = node->if_array();
+      auto at = array == nullptr ? std::nullopt : resolve_index(segment.index, array->size());
+      node = at ? &(*array)[*at] : nullptr;
+    }
+    if (node == nullptr) return nullptr;
+  }
+  return node;
+}
+
+double as_double(const json::value& number) {
+  switch (number.kind()) {
+    case json::kind::int64:
+      return static_cast<double>(number.get_int64());
+    case json::kind::uint64:
+      return static_cast<double>(number.get_uint64());
+    default:
+      return number.get_double();
+  }
+}
+
+// -1, 0 or 1. Integers are compared exactly, since a double cannot hold every int64.
+int numeric_order(const json::value& a, const json::value& b) {
+  if (a.is_int64() && b.is_int64()) {
+    return a.get_int64() < b.get_int64() ? -1 : (a.get_int64() > b.get_int64() ? 1 : 0);
+  }
+  const double x = as_double(a);
+  const double y = as_double(b);
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+bool order_satisfies(FilterExpression::Op op, int order) {
+  switch (op) {
+    case FilterExpression::Op::kEq:
+      return order == 0;
+    case FilterExpression::Op::kNe:
+      return order != 0;
+    case FilterExpression::Op::kLt:
+      return order < 0;
+    case FilterExpression::Op::kLe:
+      return order <= 0;
+    case FilterExpression::Op::kGt:
+      return order > 0;
+    case FilterExpression::Op::kGe:
+      return order >= 0;
+  }
+  return false;
+}
+
+// Numbers compare by value and strings by their bytes (code point order for UTF-8); booleans,
+// null, arrays and objects only by == and !=. Values of different types never compare, not even
+// by !=: a filter written for numbers should not pick up the elements where a field is a string.
+bool compare(const json::value& a, const json::value& b, FilterExpression::Op op) {
+  if (a.is_number() && b.is_number()) return order_satisfies(op, numeric_order(a, b));
+  if (a.kind() != b.kind()) return false;
+  if (a.is_string()) {
+    const int order = std::string_view(a.get_string()).compare(std::string_view(b.get_string()));
+    return order_satisfies(op, order < 0 ? -1 : (order > 0 ? 1 : 0));
+  }
+  if (op == FilterExpression::Op::kEq) return a == b;
+  if (op == FilterExpression::Op::kNe) return a != b;
+  return false;
+}
+
+bool filter_matches(const FilterExpression& expression, const json::value& element) {
+  auto operand = [&](const FilterExpression::Operand& side) {
+    return side.relative ? follow(side.path, element) : &side.literal;
+  };
+  switch (expression.kind) {
+    case FilterExpression::Kind::kOr:
+      for (const auto& child : expression.children) {
+        if (filter_matches(child, element)) return true;
+      }
+      return false;
+    case FilterExpression::Kind::kAnd:
+      for (const auto& child : expression.children) {
+        if (!filter_matches(child, element)) return false;
+      }
+      return true;
+    case FilterExpression::Kind::kExists:
+      return operand(expression.left) != nullptr;
+    case FilterExpression::Kind::kCompare: {
+      // A missing member makes every comparison false, != included, like a type mismatch.
+      const json::value* left = operand(expression.left);
+      const json::value* right = operand(expression.right);
+      return left != nullptr && right != nullptr && compare(*left, *right, expression.op);
+    }
+  }
+  return false;
 }
 
 // Applies one segment's selector (not its "..") to one node.
@@ -318,6 +621,23 @@ void select_children(const PathSegment& segment, const json::value& node,
         }
       }
       break;
+    case PathSegment::Kind::kFilter: {
+      // AWS documents that '@' matches only objects, never scalar values, so only elements (or
+      // member values) that are objects are tested; the rest are never selected.
+      auto test = [&](const json::value& element) {
+        if (element.is_object() && filter_matches(*segment.filter, element)) {
+          out.push_back(&element);
+        }
+      };
+      if (object != nullptr) {
+        for (const auto& entry : *object)
+          test(entry.value());
+      } else if (array != nullptr) {
+        for (const auto& element : *array)
+          test(element);
+      }
+      break;
+    }
     case PathSegment::Kind::kSlice: {
       if (array == nullptr) break;
       // Python's slice rules: bounds are clamped, never an error.
@@ -496,6 +816,8 @@ core::Result<Path> Path::parse_reference(std::string_view text) {
       problem = "a slice";
     } else if (segment.kind == PathSegment::Kind::kUnion) {
       problem = "a union";
+    } else if (segment.kind == PathSegment::Kind::kFilter) {
+      problem = "a filter";
     }
     if (problem != nullptr) {
       return Error(ErrorCode::kInvalidArgument, "reference path '" + std::string(text) +

@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,9 +32,12 @@ inline constexpr std::string_view kRuntime = "States.Runtime";
 inline constexpr std::string_view kParameterPathFailure = "States.ParameterPathFailure";
 inline constexpr std::string_view kResultPathMatchFailure = "States.ResultPathMatchFailure";
 
-// One step of a parsed path, e.g. ".name", "[0]", "[*]", "..name", "[1:3]" or "['a','b']".
+struct FilterExpression;
+
+// One step of a parsed path, e.g. ".name", "[0]", "[*]", "..name", "[1:3]", "['a','b']" or
+// "[?(@.price < 10)]".
 struct PathSegment {
-  enum class Kind { kName, kIndex, kWildcard, kSlice, kUnion };
+  enum class Kind { kName, kIndex, kWildcard, kSlice, kUnion, kFilter };
   using Member = std::variant<std::string, std::int64_t>;  // a union member: name or index
 
   Kind kind = Kind::kName;
@@ -45,6 +49,32 @@ struct PathSegment {
   std::optional<std::int64_t> end;    // kSlice
   std::int64_t step = 1;              // kSlice
   std::vector<Member> members;        // kUnion
+  // kFilter: the parsed test; shared because it is immutable and paths are copied freely.
+  std::shared_ptr<const FilterExpression> filter;
+};
+
+// The test of a filter "[?(...)]", parsed into a tree. A leaf tests one element (the "@" of the
+// expression): kExists is true when `left` names a member that is present, kCompare compares
+// `left` with `right`. kAnd and kOr combine two or more `children`, which are evaluated left to
+// right and stop at the first that settles the result.
+struct FilterExpression {
+  enum class Kind { kOr, kAnd, kExists, kCompare };
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
+
+  // One side of a comparison: a path relative to the element ("@.a.b", "@['x y'][0]"; names and
+  // indices only), or a literal number, string, true, false or null.
+  struct Operand {
+    bool relative = false;
+    std::vector<PathSegment> path;  // when relative; empty never happens ("@" alone is refused)
+    boost::json::value literal;     // when not relative
+  };
+
+  Kind kind = Kind::kExists;
+  std::size_t offset = 0;                  // where the expression starts in the path text
+  std::vector<FilterExpression> children;  // kAnd, kOr
+  Op op = Op::kEq;                         // kCompare
+  Operand left;                            // kExists, kCompare
+  Operand right;                           // kCompare
 };
 
 // A parsed path. "$" is the root of whatever document the caller selects from; a path written
@@ -53,14 +83,23 @@ struct PathSegment {
 class Path {
  public:
   // Parses a Path: "$" or "$$", then any of .name, ['name'], ["name"], [index], [*], .*, ..name,
-  // ..*, [start:end:step] and unions such as [0,2] or ['a','b']. In dot notation a backslash
-  // escapes the next character ($.a\.b names the key "a.b"). Filters ([?(...)]) are not
-  // supported. On failure the error (kInvalidArgument) names the path, what is wrong and the
-  // character offset, e.g. "path '$.a[': unterminated '[' at offset 3".
+  // ..*, [start:end:step], unions such as [0,2] or ['a','b'], and filters such as
+  // [?(@.price < 10)] or ..book[?(@.tag && (@.n == 1 || @.s != 'x'))]. In dot notation a
+  // backslash escapes the next character ($.a\.b names the key "a.b").
+  //
+  // A filter keeps the elements of an array (or the member values of an object) for which its
+  // expression is true. The expression compares with == != < <= > >= or tests existence, and
+  // combines with && and || and parentheses. Operands are "@" followed by names and indices
+  // only, or literals: numbers, 'single' or "double" quoted strings, true, false, null. A
+  // comparison between different types, or with a missing member, is false (for != too).
+  // Filters cannot refer to "$", use regular expressions (=~) or call functions.
+  //
+  // On failure the error (kInvalidArgument) names the path, what is wrong and the character
+  // offset, e.g. "path '$.a[': unterminated '[' at offset 3".
   static core::Result<Path> parse(std::string_view text);
 
   // Parses a Reference Path: a Path that names exactly one node, so only names and indices are
-  // allowed; "..", "*", slices and unions are rejected with their offset.
+  // allowed; "..", "*", slices, unions and filters are rejected with their offset.
   static core::Result<Path> parse_reference(std::string_view text);
 
   // The value the path selects from `root`. A definite path (see is_definite()) returns the one
@@ -71,7 +110,8 @@ class Path {
 
   // True when the path was written with "$$" and is meant for the context object.
   bool is_context() const { return context_; }
-  // True when the path can name at most one node: only names and indices, no "..".
+  // True when the path can name at most one node: only names and indices, no "..", so never
+  // when it holds a filter.
   bool is_definite() const;
   // The path as written.
   const std::string& text() const { return text_; }

@@ -98,8 +98,6 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"unterminated_quote", "$['ab", false, "unterminated quoted name at offset 2"},
         ParseCase{"space_needs_brackets", "$.a b", false, "' ' needs bracket notation at offset 3"},
         ParseCase{"name_glued_to_dollar", "$a", false, "expected '.' or '[' at offset 1"},
-        ParseCase{"filter_unsupported", "$.a[?(@.x > 1)]", false,
-                  "filter expressions are not supported at offset 4"},
         ParseCase{"zero_slice_step", "$.a[0:3:0]", false, "slice step must not be 0"},
         ParseCase{"bare_word_in_brackets", "$.a[x]", false, "expected a quoted name or an index"},
         ParseCase{"trailing_backslash", "$.a\\", false, "a backslash ends the path at offset 3"},
@@ -110,7 +108,65 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"reference_rejects_dot_wildcard", "$.a.*", true, "at offset 3"},
         ParseCase{"reference_rejects_slice", "$.a[1:2]", true, "a slice can select"},
         ParseCase{"reference_rejects_union", "$.a[0,1]", true, "a union can select"},
-        ParseCase{"reference_still_checks_syntax", "$.a[", true, "unterminated '['"}),
+        ParseCase{"reference_still_checks_syntax", "$.a[", true, "unterminated '['"},
+        ParseCase{"reference_rejects_filter", "$.a[?(@.x)]", true,
+                  "a filter can select more than one node, at offset 3"}),
+    case_name<ParseCase>);
+
+// Filters: what parses, and where the parser stops on what does not.
+constexpr const char* kDeepFilter =
+    "$.a[?(((((((((((((((((((((((((((((((((((((((((("
+    "@.x"
+    "))))))))))))))))))))))))))))))))))))))))))]";
+
+INSTANTIATE_TEST_SUITE_P(
+    Filters, PathParse,
+    testing::Values(
+        ParseCase{"comparison", "$.a[?(@.x > 1)]", false, nullptr},
+        ParseCase{"no_spaces", "$.a[?(@.x<=1)]", false, nullptr},
+        ParseCase{"after_descendants", "$..book[?(@.price < 10)].title", false, nullptr},
+        ParseCase{"descendant_filter", "$..[?(@.price)]", false, nullptr},
+        ParseCase{"bracket_and_index_operand", "$.a[?(@['x y'][0] == \"q\")]", false, nullptr},
+        ParseCase{"literal_kinds", "$.a[?(@.n >= -1.5e2 || @.b == true || @.z != null)]", false,
+                  nullptr},
+        ParseCase{"literal_on_the_left", "$.a[?('on' == @.state)]", false, nullptr},
+        ParseCase{"grouping", "$.a[?(@.x && (@.y == false || (@.z != 'q')))]", false, nullptr},
+        ParseCase{"in_context_path", "$$.Execution.Input.a[?(@.x)]", false, nullptr},
+        ParseCase{"missing_open_paren", "$.a[?@.x]", false, "expected '(' after '?' at offset 5"},
+        ParseCase{"unterminated_expression", "$.a[?(@.x > 1", false,
+                  "unterminated filter at offset 3"},
+        ParseCase{"missing_operand_at_end", "$.a[?(@.x >", false,
+                  "unterminated filter at offset 3"},
+        ParseCase{"missing_close_bracket", "$.a[?(@.x > 1)", false, "unterminated '[' at offset 3"},
+        ParseCase{"bare_at_sign", "$.a[?(@ > 1)]", false,
+                  "'@' must be followed by a name or an index at offset 6"},
+        ParseCase{"refers_to_root", "$.a[?(@.x == $.y)]", false,
+                  "a filter can refer only to '@', not to '$' at offset 13"},
+        ParseCase{"single_equals", "$.a[?(@.x = 1)]", false,
+                  "'=' is not an operator; use '==' at offset 10"},
+        ParseCase{"regular_expression", "$.a[?(@.x =~ /a/)]", false,
+                  "regular expressions are not supported at offset 10"},
+        ParseCase{"literal_alone", "$.a[?(1)]", false, "a literal alone is not a test at offset 6"},
+        ParseCase{"bare_word_operand", "$.a[?(@.x > abc)]", false,
+                  "expected '@' or a literal at offset 12"},
+        ParseCase{"empty_expression", "$.a[?()]", false, "expected '@' or a literal at offset 6"},
+        ParseCase{"dangling_and", "$.a[?(@.x &&)]", false,
+                  "expected '@' or a literal at offset 12"},
+        ParseCase{"bad_number", "$.a[?(@.x == 1.2.3)]", false, "expected a number at offset 13"},
+        ParseCase{"unterminated_string", "$.a[?(@.x == 'abc)]", false,
+                  "unterminated quoted name at offset 13"},
+        ParseCase{"two_operands_without_operator", "$.a[?(@.x == 1 @.y)]", false,
+                  "expected ')', '&&' or '||' at offset 15"},
+        ParseCase{"unclosed_group", "$.a[?((@.x == 1)]", false,
+                  "expected ')', '&&' or '||' at offset 16"},
+        ParseCase{"wildcard_after_at_sign", "$.a[?(@.b[*] == 1)]", false,
+                  "only names and indices may follow '@' at offset 9"},
+        ParseCase{"descendants_after_at_sign", "$.a[?(@..b)]", false,
+                  "only names and indices may follow '@' at offset 7"},
+        ParseCase{"filter_inside_filter", "$.a[?(@.b[?(@.c)])]", false,
+                  "a filter cannot hold another filter at offset 10"},
+        ParseCase{"parentheses_too_deep", kDeepFilter, false,
+                  "parentheses nested too deeply at offset 38"}),
     case_name<ParseCase>);
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +236,76 @@ INSTANTIATE_TEST_SUITE_P(
         SelectCase{"index_into_string", R"({"s": "abc"})", "$.s[0]", nullptr}),
     case_name<SelectCase>);
 
+constexpr const char* kStore = R"({
+  "store": {
+    "book": [
+      {"title": "A", "price": 8.95, "tags": ["x"], "meta": {"lang": "en"}},
+      {"title": "B", "price": 12, "isbn": "1-2", "meta": {"lang": "fr"}},
+      {"title": "C", "price": "9", "isbn": null},
+      {"title": "D", "price": 22.99, "isbn": "3-4", "meta": {"lang": "en"}}
+    ],
+    "bicycle": {"color": "red", "price": 19.95}
+  },
+  "shelves": {"top": {"n": 1}, "mid": {"n": 5}, "low": 3}
+})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Filters, PathSelect,
+    testing::Values(
+        SelectCase{"number_below", kStore, "$.store.book[?(@.price < 10)].title", R"(["A"])"},
+        SelectCase{"string_never_compares_with_number", kStore,
+                   "$.store.book[?(@.price == '9')].title", R"(["C"])"},
+        SelectCase{"integer_and_double_compare_by_value", kStore,
+                   "$.store.book[?(@.price >= 12)].title", R"(["B", "D"])"},
+        SelectCase{"integer_equals_double", kStore, "$.store.book[?(@.price == 12.0)].title",
+                   R"(["B"])"},
+        SelectCase{"large_integers_compare_exactly",
+                   R"({"v": [{"n": 9007199254740993}, {"n": 9007199254740992}]})",
+                   "$.v[?(@.n == 9007199254740993)]", R"([{"n": 9007199254740993}])"},
+        SelectCase{"not_equal_skips_missing_and_other_types", kStore,
+                   "$.store.book[?(@.isbn != '1-2')].title", R"(["D"])"},
+        SelectCase{"existence_counts_present_null", kStore, "$.store.book[?(@.isbn)].title",
+                   R"(["B", "C", "D"])"},
+        SelectCase{"equals_null", kStore, "$.store.book[?(@.isbn == null)].title", R"(["C"])"},
+        SelectCase{"nested_member", kStore, "$.store.book[?(@.meta.lang == 'en')].title",
+                   R"(["A", "D"])"},
+        SelectCase{"bracket_name_and_index", kStore, "$.store.book[?(@['tags'][0] == \"x\")].title",
+                   R"(["A"])"},
+        SelectCase{"literal_on_the_left", kStore, "$.store.book[?(10 > @.price)].title",
+                   R"(["A"])"},
+        SelectCase{"and_binds_tighter_than_or", kStore,
+                   "$.store.book[?(@.price > 20 || @.price < 10 && @.meta)].title",
+                   R"(["A", "D"])"},
+        SelectCase{"parentheses_group", kStore,
+                   "$.store.book[?((@.price > 20 || @.price < 10) && @.isbn)].title", R"(["D"])"},
+        SelectCase{"after_descendants", kStore, "$..book[?(@.price < 10)].title", R"(["A"])"},
+        SelectCase{"descendant_filter_tests_every_container", kStore, "$..[?(@.price > 15)].price",
+                   "[19.95, 22.99]"},
+        SelectCase{"object_member_values", kStore, "$.shelves[?(@.n > 2)]", R"([{"n": 5}])"},
+        SelectCase{"only_objects_are_tested", R"({"v": [1, [0], {"x": 0}, "x"]})", "$.v[?(@.x)]",
+                   R"([{"x": 0}])"},
+        SelectCase{"index_operand_on_arrays_never_matches", R"({"v": [[1], {"0": 1}]})",
+                   "$.v[?(@[0] == 1)]", "[]"},
+        SelectCase{"no_match_is_empty_array", kStore, "$.store.book[?(@.price > 100)]", "[]"},
+        SelectCase{"filter_on_a_scalar_is_empty_array", kStore, "$.store.bicycle.color[?(@.a)]",
+                   "[]"},
+        SelectCase{"boolean_equality", R"({"v": [{"ok": true}, {"ok": false}, {"ok": "true"}]})",
+                   "$.v[?(@.ok == true)]", R"([{"ok": true}])"},
+        SelectCase{"booleans_have_no_order", R"({"v": [{"ok": true}, {"ok": false}]})",
+                   "$.v[?(@.ok > false)]", "[]"},
+        SelectCase{"strings_order_by_code_point", R"({"v": [{"s": "apple"}, {"s": "Banana"}]})",
+                   "$.v[?(@.s > 'B')]", R"([{"s": "apple"}, {"s": "Banana"}])"},
+        SelectCase{"string_below", R"({"v": [{"s": "apple"}, {"s": "banana"}]})",
+                   "$.v[?(@.s < \"b\")]", R"([{"s": "apple"}])"},
+        SelectCase{"two_members_of_the_element", R"({"v": [{"a": 1, "b": 1}, {"a": 1, "b": 2}]})",
+                   "$.v[?(@.a == @.b)]", R"([{"a": 1, "b": 1}])"},
+        SelectCase{"objects_compare_by_equality",
+                   R"({"v": [{"m": {"k": 1}, "w": {"k": 1}}, {"m": {"k": 1}, "w": {"k": 2}}]})",
+                   "$.v[?(@.m != @.w)].w", R"([{"k": 2}])"},
+        SelectCase{"name_ending_at_operator", R"({"v": [{"a": 2}, {"a": 0}]})", "$.v[?(@.a>1)]",
+                   R"([{"a": 2}])"}),
+    case_name<SelectCase>);
+
 // ---------------------------------------------------------------------------------------------
 // InputPath and OutputPath.
 
@@ -239,7 +365,12 @@ INSTANTIATE_TEST_SUITE_P(
         SelectStepCase{"output_picks_member", true, R"({"kept": {"x": 1}, "dropped": 2})", "$.kept",
                        R"({"x": 1})"},
         SelectStepCase{"output_missing_path_is_runtime_error", true, kDatasets, "$.gone", nullptr,
-                       "States.Runtime", "OutputPath '$.gone' selects nothing"}),
+                       "States.Runtime", "OutputPath '$.gone' selects nothing"},
+        SelectStepCase{"input_filter_selects_matching_elements", false,
+                       R"({"jar": [{"a": 1}, {"a": 5}, {"a": 2}, {"a": 7}, {"a": 3}]})",
+                       "$.jar[?(@.a >= 5)]", R"([{"a": 5}, {"a": 7}])"},
+        SelectStepCase{"output_filter_matching_nothing_is_empty_array", true,
+                       R"({"jar": [{"a": 1}]})", "$.jar[?(@.a > 5)]", "[]"}),
     case_name<SelectStepCase>);
 
 // ---------------------------------------------------------------------------------------------
@@ -286,6 +417,15 @@ INSTANTIATE_TEST_SUITE_P(
                          "weekday": "TUESDAY"})"},
         TemplateCase{"whole_input_with_dollar", false, R"({"all.$": "$"})", R"({"a": 1})",
                      R"({"all": {"a": 1}})"},
+        TemplateCase{"filter_in_dollar_field", false,
+                     R"({"open.$": "$.items[?(@.state == 'open')].id"})",
+                     R"({"items": [{"id": 1, "state": "open"}, {"id": 2, "state": "done"}]})",
+                     R"({"open": [1]})"},
+        TemplateCase{
+            "filter_in_intrinsic_argument", false,
+            R"j({"n.$": "States.ArrayLength($.v[?(@.on == true && @.w > 1)])"})j",
+            R"({"v": [{"on": true, "w": 2}, {"on": false, "w": 5}, {"on": true, "w": 3}]})",
+            R"({"n": 2})"},
         TemplateCase{"whole_context_with_double_dollar", false, R"({"ctx.$": "$$.State.Name"})",
                      "{}", R"({"ctx": "Fetch"})"},
         TemplateCase{"task_token_and_map_item", false,
