@@ -39,7 +39,7 @@ core::Result<LocalRunResult> run_locally(const LocalRunOptions& options) {
   request.name = options.execution_name;
   request.execution_id = options.execution_id;
   request.input = options.input;
-  auto started = (*engine)->start(std::move(request));
+  auto started = (*engine)->start(request);
   if (!started) return started.error();
   auto ended = (*engine)->wait(started->id, options.timeout);
   if (!ended) return ended.error();
