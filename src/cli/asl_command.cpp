@@ -17,22 +17,13 @@ namespace homeostat::cli {
 namespace {
 namespace json = boost::json;
 
-core::Result<std::string> read_text(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::Error(core::ErrorCode::kNotFound, path + ": cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 int fail(int code, const std::string& message) {
   std::cerr << "homeostat: " << message << "\n";
   return code;
 }
 
 int validate(const std::string& file) {
-  auto text = read_text(file);
+  auto text = read_file(file);
   if (!text) return fail(kExitUsage, text.error().message());
   auto machine = states::parse_state_machine(*text);
   if (!machine) return fail(kExitFailed, file + ": " + machine.error().message());
@@ -52,7 +43,7 @@ struct RunOptions {
 };
 
 int run(const RunOptions& options) {
-  auto text = read_text(options.file);
+  auto text = read_file(options.file);
   if (!text) return fail(kExitUsage, text.error().message());
 
   engine::LocalRunOptions run;
@@ -61,21 +52,17 @@ int run(const RunOptions& options) {
   run.resources.record_file = options.record_file;
 
   // --input is JSON, or @FILE holding JSON.
-  std::string input_text = options.input;
-  if (!input_text.empty() && input_text[0] == '@') {
-    auto file = read_text(input_text.substr(1));
-    if (!file) return fail(kExitUsage, file.error().message());
-    input_text = std::move(*file);
-  }
+  auto input_text = inline_or_file(options.input);
+  if (!input_text) return fail(kExitUsage, input_text.error().message());
   boost::system::error_code ec;
-  run.input = json::parse(input_text, ec);
+  run.input = json::parse(*input_text, ec);
   if (ec) return fail(kExitUsage, "--input is not JSON: " + ec.message());
 
   // The mock file's test cases are looked up under the machine's name: --name, or the file's
   // name without its extensions.
   if (!options.mocks.empty()) {
     if (options.test_case.empty()) return fail(kExitUsage, "--mocks needs --test-case");
-    auto mock_text = read_text(options.mocks);
+    auto mock_text = read_file(options.mocks);
     if (!mock_text) return fail(kExitUsage, mock_text.error().message());
     auto config = engine::parse_mock_config(*mock_text);
     if (!config) return fail(kExitUsage, options.mocks + ": " + config.error().message());

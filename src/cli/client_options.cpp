@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "daemon/config.hpp"
@@ -96,6 +98,20 @@ int exit_code_for(const core::Result<HttpResult>& result) {
   }
   std::cerr << "homeostat: " << result->status << ": " << message << "\n";
   return result->status == 401 || result->status == 403 ? kExitAuth : kExitFailed;
+}
+
+core::Result<std::string> read_file(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Error(core::ErrorCode::kNotFound, path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+core::Result<std::string> inline_or_file(const std::string& value) {
+  if (!value.empty() && value[0] == '@') return read_file(value.substr(1));
+  return value;
 }
 
 }  // namespace homeostat::cli

@@ -44,6 +44,12 @@ int with_client(const ClientOptions& options, const std::function<int(Client&)>&
 // Maps an HTTP answer to an exit code, printing the daemon's message for a failure on stderr.
 int exit_code_for(const core::Result<HttpResult>& result);
 
+// The text of the file at `path`, or of standard input for "-". An error (kNotFound) reads
+// "<path>: cannot be read".
+core::Result<std::string> read_file(const std::string& path);
+// A value given inline, or as @FILE (read with read_file).
+core::Result<std::string> inline_or_file(const std::string& value);
+
 void add_serve_command(CLI::App& app, int* exit_code);
 void add_events_command(CLI::App& app, int* exit_code);
 void add_tokens_command(CLI::App& app, int* exit_code);

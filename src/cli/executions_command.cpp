@@ -24,14 +24,6 @@ std::string field(const json::object& o, std::string_view key) {
   return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Sends a request and, when it succeeded, hands the parsed body to `print`.
 int send_and_print(Client& c, const std::string& method, const std::string& path,
                    const std::string& body, const std::function<void(const json::value&)>& print) {
@@ -62,7 +54,7 @@ struct Args {
 int put_machine(Client& c, const Args& a) {
   auto definition = read_file(a.file);
   if (!definition) {
-    std::cerr << "homeostat: " << a.file << ": cannot be read\n";
+    std::cerr << "homeostat: " << definition.error().message() << "\n";
     return kExitUsage;
   }
   return send_and_print(c, "PUT", "/v1/state-machines/" + c.escape(a.name), *definition,
@@ -89,17 +81,13 @@ int start_execution(Client& c, const Args& a) {
   json::object body{{"stateMachine", a.machine}};
   if (!a.execution_name.empty()) body["name"] = a.execution_name;
   if (!a.input.empty()) {
-    std::string text = a.input;
-    if (text.front() == '@') {
-      auto file = read_file(text.substr(1));
-      if (!file) {
-        std::cerr << "homeostat: " << text.substr(1) << ": cannot be read\n";
-        return kExitUsage;
-      }
-      text = *file;
+    auto text = inline_or_file(a.input);
+    if (!text) {
+      std::cerr << "homeostat: " << text.error().message() << "\n";
+      return kExitUsage;
     }
     boost::system::error_code ec;
-    body["input"] = json::parse(text, ec);
+    body["input"] = json::parse(*text, ec);
     if (ec) {
       std::cerr << "homeostat: --input: not valid JSON: " << ec.message() << "\n";
       return kExitUsage;

@@ -18,27 +18,6 @@
 namespace homeostat::cli {
 namespace {
 
-core::Result<std::string> read_file(const std::string& path) {
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return core::Error(core::ErrorCode::kNotFound, path + ": cannot be read");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A value given inline, or as @FILE.
-core::Result<std::string> inline_or_file(const std::string& value) {
-  if (!value.empty() && value[0] == '@') {
-    return read_file(value.substr(1));
-  }
-  return value;
-}
-
 // The non-blank lines of `text` with their 1-based line numbers. Views into `text`.
 std::vector<std::pair<size_t, std::string_view>> lines_of(const std::string& text) {
   std::vector<std::pair<size_t, std::string_view>> out;
